@@ -1,0 +1,22 @@
+//===- Commands.h - tessera subcommands --------------------------------------===//
+//
+// Each subcommand lives in its own file and registers itself on the root CLI11 app. A
+// subcommand's callback stores its exit code in `rc`; library errors are printed as
+// diagnostics on stderr with exit code 1.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "support/Diagnostics.h"
+
+#include <CLI/CLI.hpp>
+
+namespace tessera::tool {
+
+void addEstimateCommand(CLI::App &app, int &rc);
+void addWorkloadCommand(CLI::App &app, int &rc);
+
+/// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
+int fail(const Diagnostic &d);
+
+} // namespace tessera::tool

@@ -1,0 +1,30 @@
+//===- main.cpp - the tessera command-line tool ------------------------------===//
+//
+// Thin by design: flag parsing and dispatch only; every pipeline is library code.
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+
+#include <iostream>
+
+namespace tessera::tool {
+int fail(const Diagnostic &d) {
+  std::cerr << d.render();
+  return 1;
+}
+} // namespace tessera::tool
+
+int main(int argc, char **argv) {
+  CLI::App app{"tessera: an EDA toolchain for AI training accelerators", "tessera"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tessera 0.1.0");
+  int rc = 0;
+  tessera::tool::addEstimateCommand(app, rc);
+  tessera::tool::addWorkloadCommand(app, rc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+  return rc;
+}
