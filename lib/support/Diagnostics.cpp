@@ -91,6 +91,45 @@ void DiagnosticEngine::print(std::ostream &os) const {
     os << d.render();
 }
 
+SourceLoc locateOffset(std::string_view text, size_t offset, std::string file) {
+  SourceLoc loc;
+  loc.file = std::move(file);
+  if (offset > text.size())
+    offset = text.size();
+  // At the end of the text, point just after its last visible character.
+  if (offset == text.size())
+    while (offset > 0 && (text[offset - 1] == '\n' || text[offset - 1] == '\r'))
+      --offset;
+  uint32_t line = 1;
+  size_t lineStart = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      lineStart = i + 1;
+    }
+  }
+  loc.line = line;
+  loc.col = uint32_t(offset - lineStart + 1);
+  return loc;
+}
+
+std::string sourceLineAt(std::string_view text, uint32_t line) {
+  if (line == 0)
+    return "";
+  size_t start = 0;
+  for (uint32_t l = 1; l < line; ++l) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos)
+      return "";
+    start = nl + 1;
+  }
+  size_t end = text.find('\n', start);
+  std::string_view s = text.substr(start, end == std::string_view::npos ? end : end - start);
+  if (!s.empty() && s.back() == '\r')
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
 size_t editDistance(const std::string &a, const std::string &b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)

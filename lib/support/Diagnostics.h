@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tessera {
@@ -38,8 +39,8 @@ struct Diagnostic {
   std::string id;      ///< stable kebab-case id, e.g. "unknown-key"
   std::string message; ///< one line, no trailing period
   SourceLoc loc;
-  std::string sourceLine;         ///< the text of loc.line, shown with a caret when set
-  std::vector<Diagnostic> notes;  ///< attached notes ("did you mean", "defined here")
+  std::string sourceLine;        ///< the text of loc.line, shown with a caret when set
+  std::vector<Diagnostic> notes; ///< attached notes ("did you mean", "defined here")
 
   static Diagnostic error(std::string id, std::string message, SourceLoc loc = {});
   static Diagnostic warning(std::string id, std::string message, SourceLoc loc = {});
@@ -76,6 +77,12 @@ public:
 private:
   std::vector<Diagnostic> diags_;
 };
+
+/// The 1-based line and column of byte `offset` in `text` (an offset at or past the end
+/// points just after the last character). Columns count bytes.
+SourceLoc locateOffset(std::string_view text, size_t offset, std::string file);
+/// Text of 1-based `line` of `text` without its line terminator; "" when out of range.
+std::string sourceLineAt(std::string_view text, uint32_t line);
 
 /// Edit distance used for "did you mean" hints.
 size_t editDistance(const std::string &a, const std::string &b);

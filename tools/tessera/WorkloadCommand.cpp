@@ -1,9 +1,331 @@
+//===- WorkloadCommand.cpp - `tessera workload list | show` ------------------===//
+//
+// `workload list` prints the model zoo. `workload show NAME|FILE.onnx` builds the forward
+// graph (zoo or ONNX import) and the training graph (autodiff, recompute, optimizer) and
+// prints an op table and the step's totals: parameters, FLOPs per phase, memory traffic,
+// memory per device, or the same as JSON. The work is library code (workload/Zoo.h,
+// Onnx.h, Training.h, Cost.h); this file parses flags and formats.
+//
+//===----------------------------------------------------------------------===//
 #include "Commands.h"
 
+#include "workload/Cost.h"
+#include "workload/Onnx.h"
+#include "workload/Training.h"
+#include "workload/Zoo.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <iostream>
+#include <optional>
+
 namespace tessera::tool {
+
+namespace {
+
+using namespace tessera::workload;
+
+struct ShowFlags {
+  std::string model;
+  bool training = false;
+  int64_t batch = 0, seq = 0, hidden = 0, heads = 0, layers = 0, vocab = 0, ffn = 0;
+  int64_t tp = 1;
+  bool sequenceParallel = false;
+  std::string attention = "fused";
+  std::string dtype = "bf16";
+  double dropout = 0.1;
+  std::string recompute = "none";
+  std::string optimizer = "adamw";
+  bool allOps = false;
+  bool json = false;
+};
+
+bool endsWithOnnx(const std::string &s) {
+  if (s.size() < 5)
+    return false;
+  std::string tail = s.substr(s.size() - 5);
+  for (char &c : tail)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  return tail == ".onnx";
+}
+
+DType parseDtype(const std::string &s) {
+  if (s == "fp16")
+    return DType::F16;
+  if (s == "fp32")
+    return DType::F32;
+  if (s == "tf32")
+    return DType::TF32;
+  if (s == "fp8")
+    return DType::FP8E4M3;
+  return DType::BF16;
+}
+
+Expected<Graph> buildForward(const ShowFlags &f) {
+  if (endsWithOnnx(f.model)) {
+    std::string zooOnly = f.seq      ? "--seq"
+                          : f.hidden ? "--hidden"
+                          : f.heads  ? "--heads"
+                          : f.layers ? "--layers"
+                          : f.vocab  ? "--vocab"
+                          : f.ffn    ? "--ffn"
+                          : f.tp > 1 ? "--tp"
+                                     : "";
+    if (!zooOnly.empty())
+      return Diagnostic::error("bad-option", zooOnly + " applies to built-in models, not to " +
+                                                 f.model);
+    OnnxOptions o;
+    if (f.batch)
+      o.batch = f.batch;
+    return importOnnx(f.model, o);
+  }
+  ZooOptions o;
+  o.batch = f.batch ? f.batch : 1;
+  if (f.seq)
+    o.seq = f.seq;
+  if (f.hidden)
+    o.hidden = f.hidden;
+  if (f.heads)
+    o.heads = f.heads;
+  if (f.layers)
+    o.layers = f.layers;
+  if (f.vocab)
+    o.vocab = f.vocab;
+  if (f.ffn)
+    o.ffn = f.ffn;
+  o.tp = f.tp;
+  o.sequenceParallel = f.sequenceParallel;
+  o.dtype = parseDtype(f.dtype);
+  o.attention = f.attention == "unfused" ? AttentionImpl::Unfused : AttentionImpl::Fused;
+  o.dropout = f.dropout;
+  return buildZooModel(f.model, o);
+}
+
+TrainingOptions trainingOptions(const ShowFlags &f) {
+  TrainingOptions t;
+  t.recompute = f.recompute == "full"        ? Recompute::Full
+                : f.recompute == "selective" ? Recompute::Selective
+                                             : Recompute::None;
+  t.optimizer = f.optimizer == "sgd"             ? OptimizerKind::Sgd
+                : f.optimizer == "adamw-bf16-sr" ? OptimizerKind::AdamWBf16SR
+                                                 : OptimizerKind::AdamW;
+  return t;
+}
+
+std::string human(double v, const char *unit) {
+  const char *prefixes[] = {"", "K", "M", "G", "T", "P", "E"};
+  int i = 0;
+  while (std::abs(v) >= 1000 && i < 6) {
+    v /= 1000;
+    ++i;
+  }
+  return fmt::format("{:.{}f} {}{}", v, i == 0 ? 0 : 2, prefixes[i], unit);
+}
+
+/// The op table. Without --all-ops, ops of layers 1 and up are folded into one line per
+/// run (they repeat layer 0), and a long graph without layers shows its two ends.
+void printOps(const Graph &g, bool all) {
+  std::cout << fmt::format("{:>6}  {:<15} {:>5}  {:<18} {:<44} {:<22} {:>10}\n", "id", "phase",
+                           "layer", "op", "name", "output", "GFLOP");
+  struct Fold {
+    size_t ops = 0;
+    int32_t lo = INT32_MAX, hi = -1;
+    double flops = 0;
+  } fold;
+  auto flush = [&] {
+    if (!fold.ops)
+      return;
+    std::cout << fmt::format("{:>6}  ... {} ops of layers {}-{} ({:.3f} GFLOP) not shown\n", "",
+                             fold.ops, fold.lo, fold.hi, fold.flops / 1e9);
+    fold = Fold();
+  };
+  bool layered = g.numLayers() > 1;
+  size_t head = 200, tail = 50, n = g.numOps();
+  for (size_t i = 0; i < n; ++i) {
+    const Op &op = g.ops()[i];
+    double flops = opCost(g, op).flops;
+    if (!all && layered && op.layer >= 1) {
+      ++fold.ops;
+      fold.lo = std::min(fold.lo, op.layer);
+      fold.hi = std::max(fold.hi, op.layer);
+      fold.flops += flops;
+      continue;
+    }
+    if (!all && !layered && n > head + tail && i >= head && i < n - tail) {
+      if (i == head)
+        std::cout << fmt::format("{:>6}  ... {} ops not shown (--all-ops shows them)\n", "",
+                                 n - head - tail);
+      continue;
+    }
+    flush();
+    std::string out = op.outputs.empty() ? "-" : shapeStr(g.tensor(op.outputs[0]).shape);
+    if (op.outputs.size() > 1)
+      out += fmt::format(" +{}", op.outputs.size() - 1);
+    std::cout << fmt::format("{:>6}  {:<15} {:>5}  {:<18} {:<44} {:<22} {:>10.3f}\n", i,
+                             phaseName(op.phase), op.layer < 0 ? "-" : std::to_string(op.layer),
+                             opName(op.kind), op.name, out, flops / 1e9);
+  }
+  flush();
+}
+
+nlohmann::json opsJson(const Graph &g) {
+  nlohmann::json ops = nlohmann::json::array();
+  for (size_t i = 0; i < g.numOps(); ++i) {
+    const Op &op = g.ops()[i];
+    OpCost c = opCost(g, op);
+    nlohmann::json shapes = nlohmann::json::array();
+    for (TensorId t : op.outputs)
+      shapes.push_back(g.tensor(t).shape);
+    ops.push_back({{"id", i},
+                   {"phase", phaseName(op.phase)},
+                   {"layer", op.layer},
+                   {"op", opName(op.kind)},
+                   {"name", op.name},
+                   {"outputs", shapes},
+                   {"flops", c.flops},
+                   {"bytes", c.bytesRead + c.bytesWritten},
+                   {"comm_bytes", c.commBytes}});
+  }
+  return ops;
+}
+
+int runShow(const ShowFlags &f) {
+  auto fwd = buildForward(f);
+  if (!fwd)
+    return fail(fwd.error());
+  TrainingOptions topts = trainingOptions(f);
+  auto train = buildTrainingGraph(*fwd, topts);
+  if (!train && f.training)
+    return fail(train.error());
+
+  GraphCost fc = graphCost(*fwd);
+  std::optional<GraphCost> tc;
+  std::optional<TrainingMemory> mem;
+  if (train) {
+    tc = graphCost(*train);
+    mem = trainingMemory(*train, topts);
+  }
+  const Graph &shown = f.training ? *train : *fwd;
+  double params = double(fwd->parameterCount());
+
+  if (f.json) {
+    nlohmann::json j;
+    j["workload"] = fwd->name();
+    j["ops"] = fwd->numOps();
+    j["layers"] = fwd->numLayers();
+    j["parameters"] = params;
+    j["flops_forward"] = fc.flops;
+    j["gemm_flops_forward"] = fc.gemmFlopsByPhase[size_t(Phase::Forward)];
+    j["bytes_forward"] = fc.bytes;
+    if (tc) {
+      nlohmann::json byPhase;
+      for (size_t p = 0; p < 5; ++p)
+        byPhase[std::string(phaseName(Phase(p)))] = tc->flopsByPhase[p];
+      j["training_ops"] = train->numOps();
+      j["recompute"] = f.recompute;
+      j["optimizer"] = f.optimizer;
+      j["flops_training"] = tc->flops;
+      j["flops_by_phase"] = byPhase;
+      j["bytes_training"] = tc->bytes;
+      j["comm_bytes_training"] = tc->commBytes;
+      j["activation_bytes"] = mem->activations;
+      j["memory"] = {{"weights", mem->weights},
+                     {"gradients", mem->gradients},
+                     {"optimizer_state", mem->optimizerState},
+                     {"activations", mem->activations},
+                     {"peak_transient", mem->peakTransient},
+                     {"total", mem->total()}};
+    } else {
+      j["flops_training"] = nullptr;
+      j["activation_bytes"] = nullptr;
+      j["training_error"] = train.error().headline();
+    }
+    if (f.allOps)
+      j["op_table"] = opsJson(shown);
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+
+  std::cout << fmt::format("{} ({} graph: {} ops, {} layers)\n\n", fwd->name(),
+                           f.training ? "training" : "forward", shown.numOps(),
+                           fwd->numLayers());
+  printOps(shown, f.allOps);
+  std::cout << "\n";
+  std::cout << fmt::format("{:<22}{} ({:L})\n", "parameters", human(params, ""), int64_t(params));
+  std::cout << fmt::format("{:<22}{} (matrix units {}), memory traffic {}\n", "forward",
+                           human(fc.flops, "FLOP"),
+                           human(fc.gemmFlopsByPhase[size_t(Phase::Forward)], "FLOP"),
+                           human(fc.bytes, "B"));
+  if (!tc) {
+    std::cout << fmt::format("{:<22}not available: {}\n", "training step",
+                             train.error().headline());
+    return 0;
+  }
+  std::cout << fmt::format("{:<22}{} ({:.2f}x forward), recompute {}, memory traffic {}\n",
+                           "training step", human(tc->flops, "FLOP"), tc->flops / fc.flops,
+                           f.recompute, human(tc->bytes, "B"));
+  for (size_t p = 0; p < 5; ++p)
+    std::cout << fmt::format("  {:<20}{}\n", phaseName(Phase(p)),
+                             human(tc->flopsByPhase[p], "FLOP"));
+  if (tc->commBytes > 0)
+    std::cout << fmt::format("{:<22}{} per step\n", "collectives", human(tc->commBytes, "B"));
+  std::cout << fmt::format("{:<22}weights {}, gradients {}, optimizer state {} ({})\n",
+                           "memory per device", human(mem->weights, "B"),
+                           human(mem->gradients, "B"), human(mem->optimizerState, "B"),
+                           f.optimizer);
+  std::cout << fmt::format("{:<22}activations {} (one micro-batch), peak transient {}, "
+                           "total {}\n",
+                           "", human(mem->activations, "B"), human(mem->peakTransient, "B"),
+                           human(mem->total(), "B"));
+  return 0;
+}
+
+int runList() {
+  for (const ZooInfo &m : zooModels())
+    std::cout << fmt::format("{:<13} {}\n", m.name, m.description);
+  return 0;
+}
+
+} // namespace
+
 void addWorkloadCommand(CLI::App &app, int &rc) {
   auto *cmd = app.add_subcommand("workload", "Inspect training workloads");
   cmd->require_subcommand(1);
-  (void)rc;
+
+  auto *list = cmd->add_subcommand("list", "List the built-in models");
+  list->callback([&rc] { rc = runList(); });
+
+  auto f = std::make_shared<ShowFlags>();
+  auto *show = cmd->add_subcommand(
+      "show", "Op table, FLOPs and memory of a built-in model or an ONNX file");
+  show->add_option("model", f->model, "built-in model name (see `workload list`) or FILE.onnx")
+      ->required();
+  show->add_flag("--training", f->training,
+                 "show the training graph (forward, recompute, backward, optimizer)");
+  show->add_option("--batch", f->batch, "micro-batch size (default 1; ONNX: dynamic dims)");
+  show->add_option("--seq", f->seq, "sequence length");
+  show->add_option("--hidden", f->hidden, "hidden size (required by generic gpt / llama)");
+  show->add_option("--heads", f->heads, "attention heads");
+  show->add_option("--layers", f->layers, "layers");
+  show->add_option("--vocab", f->vocab, "vocabulary size");
+  show->add_option("--ffn", f->ffn, "FFN inner size");
+  show->add_option("--tp", f->tp, "tensor-parallel degree: show one rank's graph");
+  show->add_flag("--sequence-parallel", f->sequenceParallel, "Megatron sequence parallelism");
+  show->add_option("--attention", f->attention, "fused | unfused")
+      ->check(CLI::IsMember({"fused", "unfused"}));
+  show->add_option("--dtype", f->dtype, "bf16 | fp16 | fp32 | tf32 | fp8 (default bf16)")
+      ->check(CLI::IsMember({"bf16", "fp16", "fp32", "tf32", "fp8"}));
+  show->add_option("--dropout", f->dropout, "dropout probability (0 removes dropout)");
+  show->add_option("--recompute", f->recompute, "none | selective | full")
+      ->check(CLI::IsMember({"none", "selective", "full"}));
+  show->add_option("--optimizer", f->optimizer, "adamw | adamw-bf16-sr | sgd")
+      ->check(CLI::IsMember({"adamw", "adamw-bf16-sr", "sgd"}));
+  show->add_flag("--all-ops", f->allOps, "print every op (JSON: add the op table)");
+  show->add_flag("--json", f->json, "machine-readable output");
+  show->callback([f, &rc] { rc = runShow(*f); });
 }
+
 } // namespace tessera::tool

@@ -21,6 +21,7 @@ int main(int argc, char **argv) {
   int rc = 0;
   tessera::tool::addEstimateCommand(app, rc);
   tessera::tool::addWorkloadCommand(app, rc);
+  tessera::tool::addValidateCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
