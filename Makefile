@@ -20,7 +20,8 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/tools/tessera/tessera estimate --gpu a800 --workload gpt3-175b
+	$(BUILD)/tools/tessera/tessera estimate --gpu a800 --workload gpt3-175b --gpus 1024 \
+	    --tp 8 --pp 8 --global-batch 1536 --recompute selective --sequence-parallel
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow

@@ -95,10 +95,11 @@ std::string renderEstimate(const TrainingEstimate &e, const std::string &workloa
   constexpr double G = 1024.0 * 1024 * 1024;
   std::string s;
   s += fmt::format("Training iteration of {} on {} x {}\n", workload, e.devices, e.device);
-  s += fmt::format("  parallelism  TP {}  PP {}{}  DP {}   micro-batch {}  global batch {}  "
+  s += fmt::format("  parallelism  TP {}  PP {}{}  DP {}{}   micro-batch {}  global batch {}  "
                    "micro-batches {}\n",
                    e.tp, e.pp, e.ppInterleave > 1 ? fmt::format(" (x{} interleaved)", e.ppInterleave) : "",
-                   e.dp, e.microBatch, e.globalBatch, e.microBatches);
+                   e.dp, e.zeroStage ? fmt::format(" (ZeRO-{})", e.zeroStage) : "",
+                   e.microBatch, e.globalBatch, e.microBatches);
   s += fmt::format("  iteration    {}\n", human(e.iterationSeconds));
   auto line = [&](const char *what, double secs) {
     s += fmt::format("    {:<28} {:>12}  {:5.1f} %\n", what, human(secs),
@@ -146,6 +147,7 @@ nlohmann::ordered_json estimateJson(const TrainingEstimate &e, const std::string
   j["pp"] = e.pp;
   j["pp_interleave"] = e.ppInterleave;
   j["dp"] = e.dp;
+  j["zero_stage"] = e.zeroStage;
   j["micro_batch"] = e.microBatch;
   j["global_batch"] = e.globalBatch;
   j["micro_batches"] = e.microBatches;

@@ -54,6 +54,8 @@ Expected<TrainingEstimate> estimateTraining(const DeviceModel &dev, const Graph 
                                             const ParallelConfig &cfg, int64_t seqLen,
                                             DType computeType) {
   auto bad = [](std::string msg) { return Diagnostic::error("bad-parallelism", msg); };
+  if (cfg.zeroStage < 0 || cfg.zeroStage > 3)
+    return bad("--zero must be 0, 1, 2 or 3");
   if (cfg.devices < 1 || cfg.tp < 1 || cfg.pp < 1 || cfg.ppInterleave < 1 || cfg.microBatch < 1)
     return bad("devices, --tp, --pp, --pp-interleave and --micro-batch must be positive");
   if (cfg.devices % (cfg.tp * cfg.pp) != 0)
@@ -66,6 +68,7 @@ Expected<TrainingEstimate> estimateTraining(const DeviceModel &dev, const Graph 
   r.tp = cfg.tp;
   r.pp = cfg.pp;
   r.ppInterleave = cfg.ppInterleave;
+  r.zeroStage = cfg.zeroStage;
   r.dp = cfg.devices / (cfg.tp * cfg.pp);
   r.microBatch = cfg.microBatch;
   r.globalBatch = cfg.globalBatch > 0 ? cfg.globalBatch : cfg.microBatch * r.dp;
@@ -271,11 +274,26 @@ Expected<TrainingEstimate> estimateTraining(const DeviceModel &dev, const Graph 
       if (stageParams[pp - 1].count(p))
         arSecs += collectiveSeconds(CollectiveKind::AllReduce, g.tensor(TensorId{p}).bytes(), 2,
                                     inter);
-  r.dpCommSeconds = cfg.overlapGradReduce ? std::max(0.0, arSecs - st[0].bwd) : arSecs;
+  double zeroDiv = cfg.zeroStage >= 1 ? double(r.dp) : 1.0;
+  if (cfg.zeroStage >= 1 && r.dp > 1) {
+    // Reduce-scatter of gradients (overlappable) + all-gather of updated weights (exposed).
+    double rs = collectiveSeconds(CollectiveKind::ReduceScatter, maxGrad, r.dp, dpLink);
+    double ag = collectiveSeconds(CollectiveKind::AllGather, maxGrad, r.dp, dpLink);
+    r.dpCommSeconds = (cfg.overlapGradReduce ? std::max(0.0, rs - st[0].bwd) : rs) + ag;
+    if (cfg.zeroStage == 3) {
+      // Weights gathered for forward and backward of every micro-batch and gradients
+      // reduce-scattered, all prefetched under the stage's compute.
+      double perMicro = 2 * ag + rs;
+      double exposed = std::max(0.0, perMicro - (st[critical].fwd + st[critical].bwd));
+      r.dpCommSeconds = double(m) * exposed;
+    }
+  } else {
+    r.dpCommSeconds = cfg.overlapGradReduce ? std::max(0.0, arSecs - st[0].bwd) : arSecs;
+  }
   double optMax = 0;
   for (const StageTimes &s : st)
     optMax = std::max(optMax, s.opt);
-  r.optimizerSeconds = optMax;
+  r.optimizerSeconds = optMax / zeroDiv;
   r.iterationSeconds = pipeline + r.dpCommSeconds + r.optimizerSeconds;
 
   double replicas = double(r.dp) * double(cfg.tp);
@@ -292,9 +310,9 @@ Expected<TrainingEstimate> estimateTraining(const DeviceModel &dev, const Graph 
     if (v > 1)
       inflight *= 1.0 + double(pp - 1) / double(pp * v);
     DeviceMemory dm;
-    dm.weights = st[s].paramBytes;
-    dm.gradients = st[s].gradBytes;
-    dm.optimizerState = st[s].optBytes;
+    dm.weights = st[s].paramBytes / (cfg.zeroStage >= 3 ? zeroDiv : 1.0);
+    dm.gradients = st[s].gradBytes / (cfg.zeroStage >= 2 ? zeroDiv : 1.0);
+    dm.optimizerState = st[s].optBytes / zeroDiv;
     dm.activations = st[s].actBytes * inflight + tm.peakTransient / double(pp);
     dm.reserve = kRuntimeReserve;
     if (dm.total() > r.memory.total())

@@ -12,6 +12,9 @@
 //    backward time of one micro-batch including its point-to-point transfers;
 //  * data parallelism all-reduces each rank's gradients once per iteration; the
 //    all-reduce overlaps the last micro-batch's backward pass; the optimizer step follows.
+//    With ZeRO 1/2 the all-reduce becomes a reduce-scatter plus an all-gather of the
+//    updated weights and the optimizer works on 1/dp of the parameters; ZeRO 3 gathers
+//    weights before every forward and backward pass, overlapped with compute.
 //
 // Memory per device: the stage's weights, gradients and optimizer state, the activations
 // saved for backward times the micro-batches in flight (p - s for stage s under 1F1B,
@@ -37,6 +40,9 @@ struct ParallelConfig {
   int64_t microBatch = 1;
   int64_t globalBatch = 0; ///< 0: one micro-batch per data-parallel rank
   bool overlapGradReduce = true;
+  /// ZeRO (Rajbhandari et al., SC'20) over the data-parallel group: 1 shards optimizer
+  /// state (Megatron's distributed optimizer), 2 also gradients, 3 also weights.
+  int zeroStage = 0;
 };
 
 /// Memory of the most loaded device, bytes.
@@ -61,6 +67,7 @@ struct OpGroupTime {
 struct TrainingEstimate {
   std::string device;
   int64_t devices = 1, tp = 1, pp = 1, dp = 1, ppInterleave = 1;
+  int zeroStage = 0;
   int64_t microBatch = 1, globalBatch = 1, microBatches = 1;
 
   double iterationSeconds = 0;

@@ -24,6 +24,7 @@ struct ValidationPoint {
   // ... or a training estimate.
   EstimateRequest request;
   std::string assumptions; ///< what the source does not state and we assumed
+  std::string setup;       ///< the configuration shared by the group, for the table
 };
 
 struct ValidationResult {

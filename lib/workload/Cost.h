@@ -33,12 +33,16 @@ struct OpCost {
   double commBytes = 0;    ///< collectives: bytes of the full (unsharded) message per rank
 };
 
+/// Cost of one op of `g`. Rules per op kind are documented in Cost.cpp; an op kind the
+/// table does not know costs nothing (never happens for kinds in Ops.def).
 OpCost opCost(const Graph &g, const Op &op);
 
 /// Per-phase totals over a graph.
 struct GraphCost {
   std::array<double, 5> flopsByPhase{};     ///< indexed by Phase
   std::array<double, 5> gemmFlopsByPhase{};
+  std::array<double, 5> bytesByPhase{};     ///< bytesRead + bytesWritten
+  std::array<double, 5> commBytesByPhase{};
   double flops = 0;
   double bytes = 0;
   double commBytes = 0;

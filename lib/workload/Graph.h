@@ -96,6 +96,10 @@ struct Tensor {
   DType dtype = DType::F32;
   TensorRole role = TensorRole::Activation;
   OpId producer; ///< invalid for inputs, parameters and constants
+  /// Parameter replicated over the tensor-parallel group whose per-rank gradient is only a
+  /// partial sum because it touches sequence-parallel (token-sharded) activations: norms,
+  /// row-parallel biases, position embeddings. Autodiff all-reduces its gradient.
+  bool partialGradTp = false;
 
   int64_t elements() const { return numElements(shape); }
   double bytes() const { return double(elements()) * dtypeBytes(dtype); }
@@ -122,10 +126,19 @@ struct OpAttrs {
   // Dropout probability, norm epsilon.
   double p = 0.0;
   double eps = 1e-5;
+  // Softmax: factor applied to the input first (unfused attention's 1/sqrt(head dim));
+  // with `causal` set the upper triangle of the last two dims is masked out.
+  double scale = 1.0;
   // ActivationGrad / ReduceGrad: the forward op kind being differentiated.
   OpKind of = OpKind::Add;
   // Collectives
   CommGroup group = CommGroup::None;
+  // Transpose: output dim i is input dim perm[i] (empty: reverse the dims).
+  std::vector<int64_t> perm;
+  // Slice: per input dim, the first index taken and the step (empty steps: all 1); the
+  // output shape gives the extent.
+  std::vector<int64_t> starts;
+  std::vector<int64_t> steps;
 };
 
 struct Op {

@@ -9,15 +9,40 @@ namespace tessera::workload {
 
 struct OnnxOptions {
   /// Value for symbolic / dynamic dimensions (batch); also replaces a leading dim of 1
-  /// in graph inputs when set.
+  /// in graph inputs when set. Dynamic dims take 1 when unset.
   std::optional<int64_t> batch;
 };
 
 /// Parses an ONNX file, runs ONNX shape inference, and converts it to a forward graph.
-/// Initializers become Parameters (weights, biases) or Constants (shape tensors,
-/// BatchNorm running statistics). Errors name the file and, for op problems, the node:
-/// `onnx-read` (missing / truncated / not a ModelProto), `onnx-shape` (shape inference
-/// failed or a shape stays unknown), `unsupported-op` (lists every unsupported op type).
+///
+/// Initializers become Parameters (weights, biases, norm scale / shift, embedding
+/// tables: float initializers read by a compute op) or Constants (shape tensors,
+/// BatchNorm running statistics, divisors, exponents, scalars, integer tensors).
+/// Integer shape arithmetic and every node whose inputs are all known at import time are
+/// evaluated during import and do not appear in the graph. Ops carry the ONNX node name
+/// (`<op_type>_<index>` for unnamed nodes), `loc` = {path, 0, 0}, and `layer` = the
+/// index of the repeated block named in the node name ("layers.3", "layer2.1"), in
+/// order of first appearance, else -1.
+///
+/// Conventions of the produced graph:
+///  - MatMul covers ONNX MatMul and Gemm; a Transpose(perm [1, 0]) of a 2-D weight that
+///    feeds it becomes transB instead of an op. Gemm's bias is a following Add (alpha /
+///    beta != 1 a Mul by a scalar Constant).
+///  - Conv2d reads (x, weight); a conv bias is a following Add with the bias held as a
+///    [O, 1, 1] Parameter.
+///  - BatchNorm reads (x, scale, bias, running mean, running var), axis 1; LayerNorm
+///    reads (x, scale[, bias]) with ONNX's axis (first normalized dim).
+///  - Embedding reads (table, indices) where ONNX Gather reads a 2-D float initializer
+///    on axis 0; other Gathers stay Gather (data, indices).
+///  - Commutative Add / Mul put the computed operand first (PyTorch writes Add(bias, x)).
+///  - Axes in OpAttrs are -1 for the last dim, else non-negative.
+///
+/// Errors name the file and, for op problems, the node: `onnx-read` (missing, empty,
+/// truncated or not a ModelProto), `onnx-invalid` (malformed graph or attribute),
+/// `onnx-shape` (shape inference failed or a shape stays unknown or inconsistent),
+/// `unsupported-op` (lists every unsupported op type with its first node; also a
+/// supported op used in a way the graph cannot express), `unsupported-type` (string or
+/// complex tensors).
 Expected<Graph> importOnnx(const std::string &path, const OnnxOptions &opts = {});
 
 } // namespace tessera::workload

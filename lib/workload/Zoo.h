@@ -44,9 +44,16 @@ struct ZooInfo {
 };
 std::vector<ZooInfo> zooModels();
 
-/// Builds a forward graph. Errors: `unknown-workload` (with a "did you mean"),
-/// `bad-parallelism` (tp does not divide heads / ffn / vocab, sequence parallel without tp),
-/// `bad-shape` (non-positive sizes, hidden not divisible by heads).
+/// Builds a forward graph whose output is the scalar loss (labels are an Input tensor).
+/// Sizes not given take the published values; a published vocabulary that tp does not
+/// divide is padded to a multiple of 128*tp (Megatron-LM), an explicit one never is; the
+/// learned position tables of GPT-2/3 and BERT bound the sequence length; Llama has no
+/// dropout. Errors: `unknown-workload` (with a "did you mean"), `bad-parallelism` (tp
+/// does not divide heads / ffn / vocab / seq under sequence parallelism, sequence
+/// parallel without tp, tp for ResNet), `bad-shape` (non-positive sizes, hidden not
+/// divisible by heads, generic shape without hidden/heads/layers, seq beyond the learned
+/// positions), `bad-option` (an override the model has no use for, dropout outside
+/// [0, 1)).
 Expected<Graph> buildZooModel(const std::string &name, const ZooOptions &opts);
 
 } // namespace tessera::workload

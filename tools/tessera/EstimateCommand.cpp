@@ -16,6 +16,7 @@ struct EstimateFlags {
   std::string recompute = "none";
   std::string optimizer = "adamw";
   std::string attention = "fused";
+  int zero = 0;
   int64_t batch = 0, microBatch = 0, globalBatch = 0, gpus = 1, tp = 1, pp = 1, interleave = 1;
   int64_t seq = 0, hidden = 0, heads = 0, layers = 0, vocab = 0, ffn = 0;
   double dropout = 0.1;
@@ -77,6 +78,7 @@ int runEstimate(const EstimateFlags &f) {
   req.parallel.microBatch = micro;
   req.parallel.globalBatch = f.globalBatch;
   req.parallel.overlapGradReduce = !f.noOverlap;
+  req.parallel.zeroStage = f.zero;
   auto e = estimateWorkload(gpu, req);
   if (!e)
     return fail(e.error());
@@ -120,6 +122,9 @@ void addEstimateCommand(CLI::App &app, int &rc) {
   cmd->add_option("--layers", f->layers, "layers");
   cmd->add_option("--vocab", f->vocab, "vocabulary size");
   cmd->add_option("--ffn", f->ffn, "FFN inner size");
+  cmd->add_option("--zero", f->zero,
+                  "ZeRO stage over data parallelism: 0, 1 (distributed optimizer), 2, 3")
+      ->check(CLI::Range(0, 3));
   cmd->add_flag("--no-overlap-grad-reduce", f->noOverlap,
                 "do not overlap the data-parallel all-reduce with backward");
   cmd->add_flag("--json", f->json, "machine-readable output");

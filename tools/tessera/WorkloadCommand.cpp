@@ -75,8 +75,8 @@ Expected<Graph> buildForward(const ShowFlags &f) {
                           : f.tp > 1 ? "--tp"
                                      : "";
     if (!zooOnly.empty())
-      return Diagnostic::error("bad-option", zooOnly + " applies to built-in models, not to " +
-                                                 f.model);
+      return Diagnostic::error("bad-option",
+                               zooOnly + " applies to built-in models, not to " + f.model);
     OnnxOptions o;
     if (f.batch)
       o.batch = f.batch;
@@ -122,7 +122,19 @@ std::string human(double v, const char *unit) {
     v /= 1000;
     ++i;
   }
-  return fmt::format("{:.{}f} {}{}", v, i == 0 ? 0 : 2, prefixes[i], unit);
+  std::string suffix = std::string(prefixes[i]) + unit;
+  return fmt::format("{:.{}f}{}{}", v, i == 0 ? 0 : 2, suffix.empty() ? "" : " ", suffix);
+}
+
+/// 124439808 -> "124,439,808".
+std::string grouped(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-')
+      out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 /// The op table. Without --all-ops, ops of layers 1 and up are folded into one line per
@@ -216,7 +228,7 @@ int runShow(const ShowFlags &f) {
     j["workload"] = fwd->name();
     j["ops"] = fwd->numOps();
     j["layers"] = fwd->numLayers();
-    j["parameters"] = params;
+    j["parameters"] = fwd->parameterCount();
     j["flops_forward"] = fc.flops;
     j["gemm_flops_forward"] = fc.gemmFlopsByPhase[size_t(Phase::Forward)];
     j["bytes_forward"] = fc.bytes;
@@ -250,15 +262,14 @@ int runShow(const ShowFlags &f) {
   }
 
   std::cout << fmt::format("{} ({} graph: {} ops, {} layers)\n\n", fwd->name(),
-                           f.training ? "training" : "forward", shown.numOps(),
-                           fwd->numLayers());
+                           f.training ? "training" : "forward", shown.numOps(), fwd->numLayers());
   printOps(shown, f.allOps);
   std::cout << "\n";
-  std::cout << fmt::format("{:<22}{} ({:L})\n", "parameters", human(params, ""), int64_t(params));
-  std::cout << fmt::format("{:<22}{} (matrix units {}), memory traffic {}\n", "forward",
-                           human(fc.flops, "FLOP"),
-                           human(fc.gemmFlopsByPhase[size_t(Phase::Forward)], "FLOP"),
-                           human(fc.bytes, "B"));
+  std::cout << fmt::format("{:<22}{} ({})\n", "parameters", human(params, ""),
+                           grouped(fwd->parameterCount()));
+  std::cout << fmt::format(
+      "{:<22}{} (matrix units {}), memory traffic {}\n", "forward", human(fc.flops, "FLOP"),
+      human(fc.gemmFlopsByPhase[size_t(Phase::Forward)], "FLOP"), human(fc.bytes, "B"));
   if (!tc) {
     std::cout << fmt::format("{:<22}not available: {}\n", "training step",
                              train.error().headline());
@@ -299,8 +310,8 @@ void addWorkloadCommand(CLI::App &app, int &rc) {
   list->callback([&rc] { rc = runList(); });
 
   auto f = std::make_shared<ShowFlags>();
-  auto *show = cmd->add_subcommand(
-      "show", "Op table, FLOPs and memory of a built-in model or an ONNX file");
+  auto *show =
+      cmd->add_subcommand("show", "Op table, FLOPs and memory of a built-in model or an ONNX file");
   show->add_option("model", f->model, "built-in model name (see `workload list`) or FILE.onnx")
       ->required();
   show->add_flag("--training", f->training,
