@@ -1,6 +1,6 @@
 #include "perf/Estimate.h"
 
-#include "workload/Onnx.h"
+#include "workload/Workload.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -9,10 +9,6 @@
 namespace tessera::perf {
 
 using namespace workload;
-
-static bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Expected<DType> parseComputeDtype(const std::string &s) {
   if (s == "fp16") return DType::F16;
@@ -26,17 +22,7 @@ Expected<DType> parseComputeDtype(const std::string &s) {
 
 Expected<Graph> buildTrainingWorkload(const EstimateRequest &req, int64_t &seqLen) {
   Graph fwd;
-  if (endsWith(req.workload, ".onnx")) {
-    if (req.parallel.tp > 1)
-      return Diagnostic::error("bad-parallelism",
-                               "tensor parallelism needs a model-zoo transformer; '" +
-                                   req.workload + "' is an ONNX graph");
-    OnnxOptions oo;
-    oo.batch = req.zoo.batch;
-    TRY_ASSIGN(fwd, importOnnx(req.workload, oo));
-  } else {
-    TRY_ASSIGN(fwd, buildZooModel(req.workload, req.zoo));
-  }
+  TRY_ASSIGN(fwd, buildWorkload(req.workload, req.zoo));
   seqLen = 0;
   for (TensorId in : fwd.inputs()) {
     const Tensor &t = fwd.tensor(in);

@@ -389,6 +389,9 @@ struct OpRule {
 class Importer {
 public:
   Importer(std::string path, const OnnxOptions &opts) : path_(std::move(path)), opts_(opts) {}
+  /// Imports from bytes already in memory; `path` only names them in diagnostics.
+  Importer(std::string path, std::string bytes, const OnnxOptions &opts)
+      : path_(std::move(path)), opts_(opts), bytes_(std::move(bytes)) {}
   Expected<Graph> run();
 
 private:
@@ -396,6 +399,7 @@ private:
 
   // Whole-model steps, in order.
   Status readModel();
+  Status parseModel(const std::string &bytes);
   Status checkSupported();
   Status defineGraphInputs();
   Status defineInitializers();
@@ -512,6 +516,7 @@ private:
 
   std::string path_;
   OnnxOptions opts_;
+  std::optional<std::string> bytes_; ///< in-memory model (importOnnxBytes)
   onnx::ModelProto model_;
   int64_t opset_ = 17;
   Graph graph_;
@@ -652,6 +657,8 @@ Expected<Graph> Importer::run() {
 }
 
 Status Importer::readModel() {
+  if (bytes_)
+    return parseModel(*bytes_);
   std::error_code ec;
   auto status = std::filesystem::status(path_, ec);
   if (ec || !std::filesystem::exists(status))
@@ -664,6 +671,10 @@ Status Importer::readModel() {
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (f.bad())
     return fileError("onnx-read", "cannot read ONNX model: read error");
+  return parseModel(bytes);
+}
+
+Status Importer::parseModel(const std::string &bytes) {
   if (bytes.empty())
     return fileError("onnx-read", "cannot read ONNX model: the file is empty");
   if (bytes.size() > size_t(INT_MAX))
@@ -2587,6 +2598,12 @@ Status Importer::convertPad() {
 
 Expected<Graph> importOnnx(const std::string &path, const OnnxOptions &opts) {
   Importer importer(path, opts);
+  return importer.run();
+}
+
+Expected<Graph> importOnnxBytes(const std::string &bytes, const std::string &name,
+                                const OnnxOptions &opts) {
+  Importer importer(name, bytes, opts);
   return importer.run();
 }
 

@@ -45,4 +45,9 @@ struct OnnxOptions {
 /// complex tensors).
 Expected<Graph> importOnnx(const std::string &path, const OnnxOptions &opts = {});
 
+/// The same from a serialized ModelProto in memory (fuzzing, Python bindings); `name`
+/// stands for the file in diagnostics.
+Expected<Graph> importOnnxBytes(const std::string &bytes, const std::string &name,
+                                const OnnxOptions &opts = {});
+
 } // namespace tessera::workload

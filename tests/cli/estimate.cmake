@@ -36,3 +36,13 @@ tessera_cli_test(estimate-onnx-malformed-bad EXIT 1 MATCH "garbage.onnx.*error\\
   ARGS estimate --gpu a100 --workload ${PROJECT_SOURCE_DIR}/tests/data/garbage.onnx)
 tessera_cli_test(estimate-onnx-missing-bad EXIT 1 MATCH "error\\[onnx-read\\]"
   ARGS estimate --gpu a100 --workload /nonexistent/model.onnx)
+tessera_cli_test(estimate-onnx-resnet18 EXIT 0 MATCH "samples/s" FIXTURE onnx-models
+  ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/resnet18.onnx --batch 64 --dtype fp16)
+tessera_cli_test(estimate-onnx-unsupported-op-bad EXIT 1 FIXTURE onnx-models
+  MATCH "unsupported.onnx.*error\\[unsupported-op\\].*unsupported ONNX operator"
+  ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/unsupported.onnx)
+tessera_cli_test(estimate-onnx-tp-bad EXIT 1 FIXTURE onnx-models
+  MATCH "error\\[bad-parallelism\\]: tensor parallelism needs a model-zoo transformer"
+  ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/resnet18.onnx --tp 2 --gpus 2)
+tessera_cli_test(estimate-zero3-llama EXIT 0 MATCH "ZeRO-3"
+  ARGS estimate --gpu a100 --workload llama2-7b --gpus 8 --global-batch 64 --recompute selective --zero 3)

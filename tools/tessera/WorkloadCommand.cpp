@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "WorkloadFlags.h"
+#include "workload/Workload.h"
 
 #include "workload/Cost.h"
 #include "workload/Onnx.h"
@@ -31,89 +33,10 @@ using namespace tessera::workload;
 struct ShowFlags {
   std::string model;
   bool training = false;
-  int64_t batch = 0, seq = 0, hidden = 0, heads = 0, layers = 0, vocab = 0, ffn = 0;
-  int64_t tp = 1;
-  bool sequenceParallel = false;
-  std::string attention = "fused";
-  std::string dtype = "bf16";
-  double dropout = 0.1;
-  std::string recompute = "none";
-  std::string optimizer = "adamw";
+  WorkloadFlags wl;
   bool allOps = false;
   bool json = false;
 };
-
-bool endsWithOnnx(const std::string &s) {
-  if (s.size() < 5)
-    return false;
-  std::string tail = s.substr(s.size() - 5);
-  for (char &c : tail)
-    c = char(std::tolower(static_cast<unsigned char>(c)));
-  return tail == ".onnx";
-}
-
-DType parseDtype(const std::string &s) {
-  if (s == "fp16")
-    return DType::F16;
-  if (s == "fp32")
-    return DType::F32;
-  if (s == "tf32")
-    return DType::TF32;
-  if (s == "fp8")
-    return DType::FP8E4M3;
-  return DType::BF16;
-}
-
-Expected<Graph> buildForward(const ShowFlags &f) {
-  if (endsWithOnnx(f.model)) {
-    std::string zooOnly = f.seq      ? "--seq"
-                          : f.hidden ? "--hidden"
-                          : f.heads  ? "--heads"
-                          : f.layers ? "--layers"
-                          : f.vocab  ? "--vocab"
-                          : f.ffn    ? "--ffn"
-                          : f.tp > 1 ? "--tp"
-                                     : "";
-    if (!zooOnly.empty())
-      return Diagnostic::error("bad-option",
-                               zooOnly + " applies to built-in models, not to " + f.model);
-    OnnxOptions o;
-    if (f.batch)
-      o.batch = f.batch;
-    return importOnnx(f.model, o);
-  }
-  ZooOptions o;
-  o.batch = f.batch ? f.batch : 1;
-  if (f.seq)
-    o.seq = f.seq;
-  if (f.hidden)
-    o.hidden = f.hidden;
-  if (f.heads)
-    o.heads = f.heads;
-  if (f.layers)
-    o.layers = f.layers;
-  if (f.vocab)
-    o.vocab = f.vocab;
-  if (f.ffn)
-    o.ffn = f.ffn;
-  o.tp = f.tp;
-  o.sequenceParallel = f.sequenceParallel;
-  o.dtype = parseDtype(f.dtype);
-  o.attention = f.attention == "unfused" ? AttentionImpl::Unfused : AttentionImpl::Fused;
-  o.dropout = f.dropout;
-  return buildZooModel(f.model, o);
-}
-
-TrainingOptions trainingOptions(const ShowFlags &f) {
-  TrainingOptions t;
-  t.recompute = f.recompute == "full"        ? Recompute::Full
-                : f.recompute == "selective" ? Recompute::Selective
-                                             : Recompute::None;
-  t.optimizer = f.optimizer == "sgd"             ? OptimizerKind::Sgd
-                : f.optimizer == "adamw-bf16-sr" ? OptimizerKind::AdamWBf16SR
-                                                 : OptimizerKind::AdamW;
-  return t;
-}
 
 std::string human(double v, const char *unit) {
   const char *prefixes[] = {"", "K", "M", "G", "T", "P", "E"};
@@ -205,10 +128,10 @@ nlohmann::json opsJson(const Graph &g) {
 }
 
 int runShow(const ShowFlags &f) {
-  auto fwd = buildForward(f);
+  auto fwd = buildWorkload(f.model, zooOptions(f.wl));
   if (!fwd)
     return fail(fwd.error());
-  TrainingOptions topts = trainingOptions(f);
+  TrainingOptions topts = trainingOptions(f.wl);
   auto train = buildTrainingGraph(*fwd, topts);
   if (!train && f.training)
     return fail(train.error());
@@ -237,8 +160,8 @@ int runShow(const ShowFlags &f) {
       for (size_t p = 0; p < 5; ++p)
         byPhase[std::string(phaseName(Phase(p)))] = tc->flopsByPhase[p];
       j["training_ops"] = train->numOps();
-      j["recompute"] = f.recompute;
-      j["optimizer"] = f.optimizer;
+      j["recompute"] = f.wl.recompute;
+      j["optimizer"] = f.wl.optimizer;
       j["flops_training"] = tc->flops;
       j["flops_by_phase"] = byPhase;
       j["bytes_training"] = tc->bytes;
@@ -277,7 +200,7 @@ int runShow(const ShowFlags &f) {
   }
   std::cout << fmt::format("{:<22}{} ({:.2f}x forward), recompute {}, memory traffic {}\n",
                            "training step", human(tc->flops, "FLOP"), tc->flops / fc.flops,
-                           f.recompute, human(tc->bytes, "B"));
+                           f.wl.recompute, human(tc->bytes, "B"));
   for (size_t p = 0; p < 5; ++p)
     std::cout << fmt::format("  {:<20}{}\n", phaseName(Phase(p)),
                              human(tc->flopsByPhase[p], "FLOP"));
@@ -286,7 +209,7 @@ int runShow(const ShowFlags &f) {
   std::cout << fmt::format("{:<22}weights {}, gradients {}, optimizer state {} ({})\n",
                            "memory per device", human(mem->weights, "B"),
                            human(mem->gradients, "B"), human(mem->optimizerState, "B"),
-                           f.optimizer);
+                           f.wl.optimizer);
   std::cout << fmt::format("{:<22}activations {} (one micro-batch), peak transient {}, "
                            "total {}\n",
                            "", human(mem->activations, "B"), human(mem->peakTransient, "B"),
@@ -316,24 +239,7 @@ void addWorkloadCommand(CLI::App &app, int &rc) {
       ->required();
   show->add_flag("--training", f->training,
                  "show the training graph (forward, recompute, backward, optimizer)");
-  show->add_option("--batch", f->batch, "micro-batch size (default 1; ONNX: dynamic dims)");
-  show->add_option("--seq", f->seq, "sequence length");
-  show->add_option("--hidden", f->hidden, "hidden size (required by generic gpt / llama)");
-  show->add_option("--heads", f->heads, "attention heads");
-  show->add_option("--layers", f->layers, "layers");
-  show->add_option("--vocab", f->vocab, "vocabulary size");
-  show->add_option("--ffn", f->ffn, "FFN inner size");
-  show->add_option("--tp", f->tp, "tensor-parallel degree: show one rank's graph");
-  show->add_flag("--sequence-parallel", f->sequenceParallel, "Megatron sequence parallelism");
-  show->add_option("--attention", f->attention, "fused | unfused")
-      ->check(CLI::IsMember({"fused", "unfused"}));
-  show->add_option("--dtype", f->dtype, "bf16 | fp16 | fp32 | tf32 | fp8 (default bf16)")
-      ->check(CLI::IsMember({"bf16", "fp16", "fp32", "tf32", "fp8"}));
-  show->add_option("--dropout", f->dropout, "dropout probability (0 removes dropout)");
-  show->add_option("--recompute", f->recompute, "none | selective | full")
-      ->check(CLI::IsMember({"none", "selective", "full"}));
-  show->add_option("--optimizer", f->optimizer, "adamw | adamw-bf16-sr | sgd")
-      ->check(CLI::IsMember({"adamw", "adamw-bf16-sr", "sgd"}));
+  addWorkloadFlags(show, f->wl);
   show->add_flag("--all-ops", f->allOps, "print every op (JSON: add the op table)");
   show->add_flag("--json", f->json, "machine-readable output");
   show->callback([f, &rc] { rc = runShow(*f); });
