@@ -46,3 +46,9 @@ tessera_cli_test(estimate-onnx-tp-bad EXIT 1 FIXTURE onnx-models
   ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/resnet18.onnx --tp 2 --gpus 2)
 tessera_cli_test(estimate-zero3-llama EXIT 0 MATCH "ZeRO-3"
   ARGS estimate --gpu a100 --workload llama2-7b --gpus 8 --global-batch 64 --recompute selective --zero 3)
+tessera_cli_test(estimate-onnx-truncated-bad EXIT 1 FIXTURE onnx-models
+  MATCH "truncated.onnx: error\\[onnx-read\\]"
+  ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/truncated.onnx)
+tessera_cli_test(estimate-onnx-empty-bad EXIT 1 FIXTURE onnx-models
+  MATCH "empty.onnx: error\\[onnx-read\\]"
+  ARGS estimate --gpu a100 --workload ${PROJECT_BINARY_DIR}/onnx-models/empty.onnx)
