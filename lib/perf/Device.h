@@ -45,6 +45,8 @@ public:
   /// Dense peak FLOP/s for `t` on the matrix units (0 if unsupported).
   virtual double peakFlops(workload::DType t) const = 0;
   virtual double memoryCapacity() const = 0; ///< bytes of device memory
+  /// Device memory the runtime keeps for itself (context, workspaces, allocator slack).
+  virtual double runtimeReserve() const = 0;
   virtual double memoryBandwidth() const = 0; ///< bytes/s, nominal
   virtual int devicesPerNode() const = 0;
   virtual Link intraNodeLink() const = 0;    ///< e.g. NVLink

@@ -94,6 +94,8 @@ public:
   }
   double peakFlops(workload::DType t) const override;
   double memoryCapacity() const override { return spec_.hbmCapacity; }
+  /// CUDA context, cuBLAS/NCCL workspaces and caching-allocator slack: 2 GiB.
+  double runtimeReserve() const override { return 2.0 * 1024 * 1024 * 1024; }
   double memoryBandwidth() const override { return spec_.hbmBandwidth; }
   int devicesPerNode() const override { return spec_.gpusPerNode; }
   Link intraNodeLink() const override;

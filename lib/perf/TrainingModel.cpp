@@ -14,7 +14,6 @@ using namespace workload;
 
 namespace {
 
-constexpr double kRuntimeReserve = 2.0 * 1024 * 1024 * 1024; // context, workspaces, slack
 
 CollectiveKind collectiveKind(OpKind k) {
   switch (k) {
@@ -314,7 +313,7 @@ Expected<TrainingEstimate> estimateTraining(const DeviceModel &dev, const Graph 
     dm.gradients = st[s].gradBytes / (cfg.zeroStage >= 2 ? zeroDiv : 1.0);
     dm.optimizerState = st[s].optBytes / zeroDiv;
     dm.activations = st[s].actBytes * inflight + tm.peakTransient / double(pp);
-    dm.reserve = kRuntimeReserve;
+    dm.reserve = dev.runtimeReserve();
     if (dm.total() > r.memory.total())
       r.memory = dm;
   }
