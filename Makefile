@@ -20,8 +20,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/tools/tessera/tessera estimate --gpu a800 --workload gpt3-175b --gpus 1024 \
-	    --tp 8 --pp 8 --global-batch 1536 --recompute selective --sequence-parallel
+	$(BUILD)/tools/tessera/tessera explore --out out/explore
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow

@@ -88,7 +88,6 @@ constexpr double kLinkLatency = 8e-6;
 constexpr double kNetworkEfficiency = 0.80;
 constexpr double kNetworkLatency = 12e-6;
 /// Power limit: the A800's TDP; explore applies its own power budget.
-constexpr double kPowerLimitW = 400;
 /// Fraction of the shorter of attention's tensor and vector work hidden under the longer:
 /// a dataflow tile runs the two units on different query blocks (software pipelining,
 /// as FlashAttention-3 does with warp specialization); an SM shares issue slots, so only
@@ -149,29 +148,41 @@ const char *dataflowName(Dataflow d) {
 //===----------------------------------------------------------------------===//
 
 std::vector<std::string> PrecisionPolicy::names() {
-  return {"bf16", "fp8", "mxfp8", "mxfp8-sparse", "mxfp6", "mxfp4"};
+  std::vector<std::string> n;
+  for (const char *base : {"bf16", "fp8", "mxfp8", "mxfp6", "mxfp4"}) {
+    n.push_back(base);
+    n.push_back(std::string(base) + "-sparse");
+  }
+  return n;
 }
 
 Expected<PrecisionPolicy> PrecisionPolicy::byName(const std::string &name) {
   PrecisionPolicy p;
   p.name = name;
-  if (name == "bf16")
+  // "<formats>-sparse": the same formats with N:M weights.
+  std::string base = name;
+  const std::string suffix = "-sparse";
+  if (base.size() > suffix.size() &&
+      base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    base.resize(base.size() - suffix.size());
+    p.sparseWeights = true;
+  }
+  if (base == "bf16")
     return p;
-  if (name == "fp8") {
+  if (base == "fp8") {
     p.forwardGemm = Format::FP8E4M3;
     p.backwardGemm = Format::FP8E5M2;
     return p;
   }
-  if (name == "mxfp8" || name == "mxfp8-sparse") {
+  if (base == "mxfp8") {
     p.forwardGemm = p.backwardGemm = Format::MXFP8;
-    p.sparseWeights = name == "mxfp8-sparse";
     return p;
   }
-  if (name == "mxfp6") {
+  if (base == "mxfp6") {
     p.forwardGemm = p.backwardGemm = Format::MXFP6;
     return p;
   }
-  if (name == "mxfp4") {
+  if (base == "mxfp4") {
     p.forwardGemm = p.backwardGemm = Format::MXFP4;
     return p;
   }
@@ -239,8 +250,8 @@ size_t AccelModel::GemmKeyHash::operator()(const GemmKey &k) const {
   return h;
 }
 
-AccelModel::AccelModel(arch::ArchSpec spec, PrecisionPolicy policy)
-    : spec_(std::move(spec)), policy_(std::move(policy)) {
+AccelModel::AccelModel(arch::ArchSpec spec, PrecisionPolicy policy, double powerLimitW)
+    : spec_(std::move(spec)), policy_(std::move(policy)), powerLimitW_(powerLimitW) {
   tech_ = technologyFor(spec_);
   area_ = estimateArea(spec_, tech_);
   energy_ = estimateEnergy(spec_, tech_, area_);
@@ -495,6 +506,13 @@ GemmMapping AccelModel::search(const GemmKey &key) const {
                       (nocBytes + hbm) * energy_.globalBufferPjPerByte +
                       nocBytes * energy_.nocPjPerByte + hbm * energy_.hbmPjPerByte;
           double joules = pj * (1 + energy_.dynamicOverhead) * 1e-12;
+          // Power cap: the kernel cannot draw more than the limit on average.
+          double headroom = powerLimitW_ - energy_.staticW;
+          bool powerBound = false;
+          if (headroom > 0 && joules / seconds > headroom) {
+            seconds = joules / headroom;
+            powerBound = true;
+          }
           if (seconds < best.seconds || (seconds == best.seconds && joules < best.energyJ)) {
             best.tileM = tm;
             best.tileN = tn;
@@ -509,7 +527,9 @@ GemmMapping AccelModel::search(const GemmKey &key) const {
             best.tileSramBytes = sramTotal;
             best.compulsoryHbmBytes = aBytes + bBytes + cBytes;
             best.energyJ = joules;
-            best.bound = computeSec >= std::max(nocSec, hbmSec) ? Bound::Compute : Bound::Memory;
+            best.bound = powerBound ? Bound::Power
+                         : computeSec >= std::max(nocSec, hbmSec) ? Bound::Compute
+                                                                  : Bound::Memory;
             best.splitK = split;
             best.blocks = pieces;
             best.waves = ceilDiv(pieces, int64_t(T));
@@ -771,6 +791,6 @@ double AccelModel::energyPerDramByte() const { return energy_.hbmPjPerByte * 1e-
 
 double AccelModel::energyPerLinkByte() const { return energy_.linkPjPerByte * 1e-12; }
 
-double AccelModel::powerLimit() const { return kPowerLimitW; }
+double AccelModel::powerLimit() const { return powerLimitW_; }
 
 } // namespace tessera::perf

@@ -79,7 +79,10 @@ struct GemmMapping {
 class AccelModel : public DeviceModel {
 public:
   /// The spec must have passed validation; `checkPolicy` must succeed for `policy`.
-  AccelModel(arch::ArchSpec spec, PrecisionPolicy policy);
+  /// `powerLimitW` caps the power of every matrix kernel: a mapping whose energy over its
+  /// time would exceed it (static power included) runs slower, as a power-capped chip
+  /// clocks down inside the kernel; the mapper then prefers energy-efficient plans.
+  AccelModel(arch::ArchSpec spec, PrecisionPolicy policy, double powerLimitW = 400);
 
   const arch::ArchSpec &spec() const { return spec_; }
   const PrecisionPolicy &policy() const { return policy_; }
@@ -134,6 +137,7 @@ private:
 
   arch::ArchSpec spec_;
   PrecisionPolicy policy_;
+  double powerLimitW_ = 400;
   TechnologyParams tech_;
   AreaBreakdown area_;
   EnergyTable energy_;

@@ -15,7 +15,7 @@
 namespace tessera::perf {
 
 /// What bounds an op's time on a device.
-enum class Bound : uint8_t { Compute, Memory, Latency, Communication };
+enum class Bound : uint8_t { Compute, Memory, Latency, Communication, Power };
 const char *boundName(Bound b);
 
 /// The modelled execution of one op on one device.

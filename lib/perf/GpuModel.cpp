@@ -41,6 +41,7 @@ const char *boundName(Bound b) {
   case Bound::Memory: return "memory";
   case Bound::Latency: return "latency";
   case Bound::Communication: return "communication";
+  case Bound::Power: return "power";
   }
   return "?";
 }

@@ -16,6 +16,7 @@ namespace tessera::tool {
 void addEstimateCommand(CLI::App &app, int &rc);
 void addWorkloadCommand(CLI::App &app, int &rc);
 void addValidateCommand(CLI::App &app, int &rc);
+void addExploreCommand(CLI::App &app, int &rc);
 
 /// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
 int fail(const Diagnostic &d);

@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
   tessera::tool::addEstimateCommand(app, rc);
   tessera::tool::addWorkloadCommand(app, rc);
   tessera::tool::addValidateCommand(app, rc);
+  tessera::tool::addExploreCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

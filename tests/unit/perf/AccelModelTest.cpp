@@ -14,6 +14,9 @@ using arch::ArchSpec;
 using arch::Format;
 using workload::GemmShape;
 
+/// Mechanism tests isolate one effect at a time: no per-kernel power cap.
+constexpr double kNoCap = 1e12;
+
 namespace {
 
 const std::string kSource = TESSERA_SOURCE_DIR;
@@ -127,7 +130,7 @@ EstimateRequest gpt3Request() {
 TEST(AccelModel, PolicyNamesParse) {
   std::vector<std::string> names = PrecisionPolicy::names();
   EXPECT_EQ(names,
-            (std::vector<std::string>{"bf16", "fp8", "mxfp8", "mxfp8-sparse", "mxfp6", "mxfp4"}));
+            (std::vector<std::string>{"bf16", "bf16-sparse", "fp8", "fp8-sparse", "mxfp8", "mxfp8-sparse", "mxfp6", "mxfp6-sparse", "mxfp4", "mxfp4-sparse"}));
   for (const std::string &n : names) {
     Expected<PrecisionPolicy> p = PrecisionPolicy::byName(n);
     ASSERT_TRUE(p.ok()) << n;
@@ -216,7 +219,7 @@ TEST(AccelModel, MapperInvariants) {
   unsigned seed = 1;
   for (const std::string &name : kSpecs) {
     ArchSpec spec = example(name);
-    AccelModel accel(spec, policy("bf16"));
+    AccelModel accel(spec, policy("bf16"), kNoCap);
     const double sram = double(spec.tile.sramKib) * 1024;
     const double acc = double(spec.tile.accumulatorKib) * 1024;
     const double gb = spec.globalBufferMib * 1024 * 1024;
@@ -287,10 +290,10 @@ TEST(AccelModel, MapperIsMonotoneInBandwidthAndBuffers) {
       s.tile.sramKib = s.tile.sramKib * 3 / 2;
       s.tile.accumulatorKib = s.tile.accumulatorKib * 3 / 2;
     });
-    AccelModel a(base, policy("bf16"));
+    AccelModel a(base, policy("bf16"), kNoCap);
     std::vector<RandomGemm> gemms = randomGemms(base, seed++, 60);
     for (const auto &[what, spec] : larger) {
-      AccelModel b(spec, policy("bf16"));
+      AccelModel b(spec, policy("bf16"), kNoCap);
       for (const RandomGemm &g : gemms) {
         double ta = a.mapGemm(g.shape, g.format, g.sparse, g.density).seconds;
         double tb = b.mapGemm(g.shape, g.format, g.sparse, g.density).seconds;
@@ -304,8 +307,8 @@ TEST(AccelModel, MapperIsMonotoneInBandwidthAndBuffers) {
 
 TEST(AccelModel, MapperIsDeterministicAndCached) {
   ArchSpec spec = example("tessera-train-7nm");
-  AccelModel a(spec, policy("mxfp8"));
-  AccelModel b(spec, policy("mxfp8"));
+  AccelModel a(spec, policy("mxfp8"), kNoCap);
+  AccelModel b(spec, policy("mxfp8"), kNoCap);
   for (const RandomGemm &g : randomGemms(spec, 7, 40)) {
     GemmMapping first = a.mapGemm(g.shape, g.format, g.sparse, g.density);
     GemmMapping again = a.mapGemm(g.shape, g.format, g.sparse, g.density);
@@ -319,7 +322,7 @@ TEST(AccelModel, MapperIsDeterministicAndCached) {
 }
 
 TEST(AccelModel, LargeGemmNearsPeakSmallGemmDoesNot) {
-  AccelModel accel(example("tessera-train-7nm"), policy("bf16"));
+  AccelModel accel(example("tessera-train-7nm"), policy("bf16"), kNoCap);
   GemmMapping big = accel.mapGemm({1, 8192, 12288, 12288}, Format::BF16, false, 1);
   EXPECT_GT(big.utilization, 0.85);
   EXPECT_EQ(big.bound, Bound::Compute);
@@ -329,7 +332,7 @@ TEST(AccelModel, LargeGemmNearsPeakSmallGemmDoesNot) {
   EXPECT_LT(thin.utilization, 0.1);
   EXPECT_NEAR(thin.hbmBytes / thin.compulsoryHbmBytes, 1.0, 0.01);
   // Narrow formats at rate 2 double the array's throughput.
-  AccelModel fast(computeBound(example("tessera-train-7nm")), policy("bf16"));
+  AccelModel fast(computeBound(example("tessera-train-7nm")), policy("bf16"), kNoCap);
   double bf16 = fast.mapGemm({1, 8192, 8192, 8192}, Format::BF16, false, 1).computeSeconds;
   double fp8 = fast.mapGemm({1, 8192, 8192, 8192}, Format::FP8E4M3, false, 1).computeSeconds;
   EXPECT_NEAR(bf16 / fp8, 2.0, 0.1);
@@ -340,7 +343,7 @@ TEST(AccelModel, LargeGemmNearsPeakSmallGemmDoesNot) {
 //===----------------------------------------------------------------------===//
 
 TEST(AccelModel, SparseWeightsDoubleComputeBoundThroughput) {
-  AccelModel accel(computeBound(example("tessera-train-7nm")), policy("mxfp8-sparse"));
+  AccelModel accel(computeBound(example("tessera-train-7nm")), policy("mxfp8-sparse"), kNoCap);
   GemmShape big{1, 8192, 8192, 8192};
   GemmMapping dense = accel.mapGemm(big, Format::MXFP8, false, 1);
   GemmMapping sparse = accel.mapGemm(big, Format::MXFP8, true, 1);
@@ -348,7 +351,7 @@ TEST(AccelModel, SparseWeightsDoubleComputeBoundThroughput) {
   EXPECT_NEAR(dense.seconds / sparse.seconds, 2.0, 0.15);
   EXPECT_NEAR(sparse.macs / dense.macs, 0.5, 1e-9);
   // Memory-bound on the activations (A >> B): compressing B barely helps.
-  AccelModel real(example("tessera-train-7nm"), policy("mxfp8-sparse"));
+  AccelModel real(example("tessera-train-7nm"), policy("mxfp8-sparse"), kNoCap);
   GemmShape tall{1, 262144, 16, 4096};
   GemmMapping d2 = real.mapGemm(tall, Format::MXFP8, false, 1);
   GemmMapping s2 = real.mapGemm(tall, Format::MXFP8, true, 1);
@@ -359,13 +362,13 @@ TEST(AccelModel, SparseWeightsDoubleComputeBoundThroughput) {
   ArchSpec noSparse = computeBound(example("tessera-train-7nm"));
   for (arch::TensorFormat &f : noSparse.tile.tensor.formats)
     f.sparse = false;
-  AccelModel plain(noSparse, policy("bf16"));
+  AccelModel plain(noSparse, policy("bf16"), kNoCap);
   EXPECT_EQ(plain.mapGemm(big, Format::MXFP8, true, 1).seconds,
             plain.mapGemm(big, Format::MXFP8, false, 1).seconds);
 }
 
 TEST(AccelModel, ZeroSkippingIsBoundedByTheWindow) {
-  AccelModel accel(computeBound(example("tessera-train-7nm")), policy("bf16"));
+  AccelModel accel(computeBound(example("tessera-train-7nm")), policy("bf16"), kNoCap);
   GemmShape big{1, 8192, 8192, 8192};
   double dense = accel.mapGemm(big, Format::BF16, false, 1.0).seconds;
   double half = accel.mapGemm(big, Format::BF16, false, 0.5).seconds;
@@ -375,7 +378,7 @@ TEST(AccelModel, ZeroSkippingIsBoundedByTheWindow) {
   EXPECT_LE(sparse, half);        // fewer non-zeros never slower
   EXPECT_GT(sparse, dense * 0.5); // the look-ahead window caps the gain
   // A spec without zero-skipping hardware ignores the density.
-  AccelModel a100(computeBound(example("a100-like")), policy("bf16"));
+  AccelModel a100(computeBound(example("a100-like")), policy("bf16"), kNoCap);
   EXPECT_EQ(a100.mapGemm(big, Format::BF16, false, 0.5).seconds,
             a100.mapGemm(big, Format::BF16, false, 1.0).seconds);
 }
@@ -388,7 +391,7 @@ TEST(AccelModel, ScaleCastOffTheStorePathCostsAVectorPass) {
   off.tile.scaleCast->onStorePath = false;
   ArchSpec none = on;
   none.tile.scaleCast.reset();
-  AccelModel fp8On(on, policy("fp8")), fp8Off(off, policy("fp8")), fp8None(none, policy("fp8"));
+  AccelModel fp8On(on, policy("fp8"), kNoCap), fp8Off(off, policy("fp8"), kNoCap), fp8None(none, policy("fp8"), kNoCap);
   OpTime tOn = fp8On.opTime(g, op), tOff = fp8Off.opTime(g, op), tNone = fp8None.opTime(g, op);
   EXPECT_GT(tOff.seconds, tOn.seconds);
   EXPECT_EQ(tOff.seconds, tNone.seconds);
@@ -396,14 +399,14 @@ TEST(AccelModel, ScaleCastOffTheStorePathCostsAVectorPass) {
   EXPECT_NEAR(tOff.dramBytes - tOn.dramBytes, 8192.0 * 4096 * 3, 1);
   EXPECT_NE(tOff.detail.find("scale-cast pass"), std::string::npos);
   // BF16 needs no cast.
-  AccelModel bfOn(on, policy("bf16")), bfOff(off, policy("bf16"));
+  AccelModel bfOn(on, policy("bf16"), kNoCap), bfOff(off, policy("bf16"), kNoCap);
   EXPECT_EQ(bfOn.opTime(g, op).seconds, bfOff.opTime(g, op).seconds);
 }
 
 TEST(AccelModel, PolicyRoutesSparsityAndFormatsByPhase) {
   workload::Graph g = linearGraph(8192, 12288, 12288);
   ArchSpec spec = computeBound(example("tessera-train-7nm"));
-  AccelModel dense(spec, policy("mxfp8")), sparse(spec, policy("mxfp8-sparse"));
+  AccelModel dense(spec, policy("mxfp8"), kNoCap), sparse(spec, policy("mxfp8-sparse"), kNoCap);
   workload::Op fwd = g.ops()[0];
   // The weight is a Parameter: forward GEMMs use 2:4.
   EXPECT_LT(sparse.opTime(g, fwd).seconds, 0.7 * dense.opTime(g, fwd).seconds);
@@ -413,11 +416,11 @@ TEST(AccelModel, PolicyRoutesSparsityAndFormatsByPhase) {
   EXPECT_LT(sparse.opTime(g, bwd).seconds, 0.7 * dense.opTime(g, bwd).seconds);
   ArchSpec noBack = spec;
   noBack.tile.tensor.sparseBackward = arch::SparseBackward::None;
-  AccelModel sparseNoBack(noBack, policy("mxfp8-sparse"));
+  AccelModel sparseNoBack(noBack, policy("mxfp8-sparse"), kNoCap);
   EXPECT_EQ(sparseNoBack.opTime(g, bwd).seconds, dense.opTime(g, bwd).seconds);
   EXPECT_LT(sparseNoBack.opTime(g, fwd).seconds, dense.opTime(g, fwd).seconds);
   // fp8: forward in E4M3, backward in E5M2 (same rate here).
-  AccelModel fp8(spec, policy("fp8"));
+  AccelModel fp8(spec, policy("fp8"), kNoCap);
   EXPECT_NEAR(fp8.opTime(g, fwd).seconds / fp8.opTime(g, bwd).seconds, 1.0, 1e-9);
 }
 
@@ -433,7 +436,7 @@ TEST(AccelModel, EveryOpOfTrainingGraphsHasATime) {
     int64_t seq = 0;
     Expected<workload::Graph> g = buildTrainingWorkload(req, seq);
     ASSERT_TRUE(g.ok()) << g.error().render();
-    AccelModel accel(example("tessera-train-7nm"), policy("mxfp8-sparse"));
+    AccelModel accel(example("tessera-train-7nm"), policy("mxfp8-sparse"), kNoCap);
     for (const workload::Op &op : g->ops()) {
       OpTime t = accel.opTime(*g, op);
       EXPECT_TRUE(std::isfinite(t.seconds)) << op.name;
@@ -460,7 +463,7 @@ TEST(AccelModel, AttentionSoftmaxRunsOnTheVectorLanes) {
   ArchSpec spec = example("tessera-train-7nm");
   ArchSpec narrow = spec;
   narrow.tile.vector.lanes /= 4;
-  AccelModel wide(spec, policy("bf16")), thin(narrow, policy("bf16"));
+  AccelModel wide(spec, policy("bf16"), kNoCap), thin(narrow, policy("bf16"), kNoCap);
   int found = 0;
   for (const workload::Op &op : g->ops()) {
     if (workload::opCategory(op.kind) != workload::OpCategory::Attention)
@@ -489,7 +492,7 @@ TEST(AccelModel, DeviceFigures) {
   EXPECT_GT(accel.energyPerLinkByte(), 0);
   ArchSpec single = spec;
   single.links.count = 0;
-  EXPECT_DOUBLE_EQ(AccelModel(single, policy("bf16")).intraNodeLink().bandwidth, 25e9);
+  EXPECT_DOUBLE_EQ(AccelModel(single, policy("bf16"), kNoCap).intraNodeLink().bandwidth, 25e9);
   OpTime stream = accel.streamTime(1e9, 1e9);
   EXPECT_EQ(stream.bound, Bound::Memory);
   EXPECT_NEAR(stream.seconds, 2e9 / (5 * 407.8e9 * 0.85), 5e-6);
@@ -499,7 +502,7 @@ TEST(AccelModel, Gpt3IterationIsDeterministicAndPolicyOrdered) {
   EstimateRequest req = gpt3Request();
   ArchSpec spec = example("tessera-train-7nm");
   auto run = [&](const std::string &p) {
-    AccelModel accel(spec, policy(p));
+    AccelModel accel(spec, policy(p), kNoCap);
     Expected<TrainingEstimate> e = estimateWorkload(accel, req);
     EXPECT_TRUE(e.ok()) << e.error().render();
     return e.ok() ? *e : TrainingEstimate{};
@@ -522,7 +525,7 @@ TEST(AccelModel, Gpt3IterationIsDeterministicAndPolicyOrdered) {
 // dataflow array vs a CUTLASS-tile model calibrated on cuBLAS). The ratios are printed
 // for docs/accel-model.md and held to a ballpark.
 TEST(AccelModel, A100LikeAgainstGpuModel) {
-  AccelModel accel(example("a100-like"), policy("bf16"));
+  AccelModel accel(example("a100-like"), policy("bf16"), kNoCap);
   GpuModel gpu(*gpuByName("a100"));
   fmt::print("| point | published | GpuModel | AccelModel (a100-like, bf16) | Accel / Gpu |\n"
              "|---|---|---|---|---|\n");
@@ -570,8 +573,8 @@ TEST(AccelModel, TesseraTrainAgainstA800OnGpt3) {
   for (const std::string &p : PrecisionPolicy::names()) {
     if (!checkPolicy(on, policy(p)).ok())
       continue;
-    Expected<TrainingEstimate> e = estimateWorkload(AccelModel(on, policy(p)), req);
-    Expected<TrainingEstimate> eOff = estimateWorkload(AccelModel(off, policy(p)), req);
+    Expected<TrainingEstimate> e = estimateWorkload(AccelModel(on, policy(p), kNoCap), req);
+    Expected<TrainingEstimate> eOff = estimateWorkload(AccelModel(off, policy(p), kNoCap), req);
     ASSERT_TRUE(e.ok() && eOff.ok());
     fmt::print("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", p, e->iterationSeconds,
                base->iterationSeconds / e->iterationSeconds, eOff->iterationSeconds,
@@ -579,4 +582,20 @@ TEST(AccelModel, TesseraTrainAgainstA800OnGpt3) {
     EXPECT_GT(base->iterationSeconds / e->iterationSeconds, 1.0) << p;
     EXPECT_GE(eOff->iterationSeconds, e->iterationSeconds) << p;
   }
+}
+
+TEST(AccelModel, PowerCapSlowsKernelsThatWouldExceedIt) {
+  arch::ArchSpec spec = example("tessera-train-7nm");
+  workload::GemmShape g;
+  g.m = 8192;
+  g.n = 8192;
+  g.k = 8192;
+  AccelModel free(spec, policy("bf16"), kNoCap);
+  GemmMapping unc = free.mapGemm(g, arch::Format::BF16, false, 1.0);
+  double watts = unc.energyJ / unc.seconds + free.staticPower();
+  AccelModel capped(spec, policy("bf16"), 0.5 * watts);
+  GemmMapping m = capped.mapGemm(g, arch::Format::BF16, false, 1.0);
+  EXPECT_GT(m.seconds, 1.5 * unc.seconds);
+  EXPECT_EQ(m.bound, Bound::Power);
+  EXPECT_LE(m.energyJ / m.seconds + capped.staticPower(), 0.5 * watts * (1 + 1e-9));
 }
