@@ -20,7 +20,8 @@ struct EstimateFlags {
   std::string gemm;
   WorkloadFlags wl;
   int zero = 0;
-  int64_t microBatch = 0, globalBatch = 0, gpus = 1, pp = 1, interleave = 1;
+  ParallelFlags par;
+  int64_t interleave = 1;
   bool noOverlap = false;
   bool json = false;
 };
@@ -157,16 +158,10 @@ int runEstimate(const EstimateFlags &f) {
 
   EstimateRequest req;
   req.workload = f.workload;
-  int64_t micro = f.microBatch ? f.microBatch : (f.wl.batch ? f.wl.batch : 1);
-  req.zoo = zooOptions(f.wl, micro);
+  req.zoo = zooOptions(f.wl, microBatch(f.wl, f.par));
   req.training = trainingOptions(f.wl);
-  req.parallel.devices = f.gpus;
-  req.parallel.tp = f.wl.tp;
-  req.parallel.pp = f.pp;
+  req.parallel = parallelConfig(f.wl, f.par);
   req.parallel.ppInterleave = f.interleave;
-  req.parallel.sequenceParallel = f.wl.sequenceParallel;
-  req.parallel.microBatch = micro;
-  req.parallel.globalBatch = f.globalBatch;
   req.parallel.overlapGradReduce = !f.noOverlap;
   req.parallel.zeroStage = f.zero;
   auto e = estimateWorkload(*device, req);
@@ -188,16 +183,12 @@ void addEstimateCommand(CLI::App &app, int &rc) {
   cmd->add_option("--gpu", f->gpu, "a100 | a800 | h100");
   cmd->add_option("--arch", f->arch, "arch spec (YAML) of an accelerator");
   cmd->add_option("--policy", f->policy,
-                  "precision policy on --arch: bf16 | fp8 | mxfp8 | mxfp8-sparse | mxfp6 | "
-                  "mxfp4 (default bf16)");
+                  "precision policy on --arch: bf16 | fp8 | mxfp8 | mxfp6 | mxfp4, each also "
+                  "with -sparse for 2:4 weights (default bf16)");
   cmd->add_option("--workload", f->workload, "zoo model name or FILE.onnx");
   cmd->add_option("--gemm", f->gemm, "estimate one GEMM: M,K,N");
   addWorkloadFlags(cmd, f->wl);
-  cmd->add_option("--micro-batch", f->microBatch, "micro-batch size (overrides --batch)");
-  cmd->add_option("--global-batch", f->globalBatch,
-                  "samples per iteration (default: one micro-batch per data-parallel rank)");
-  cmd->add_option("--gpus", f->gpus, "number of GPUs (8 per node)");
-  cmd->add_option("--pp", f->pp, "pipeline-parallel degree");
+  addParallelFlags(cmd, f->par);
   cmd->add_option("--pp-interleave", f->interleave, "model chunks per pipeline stage");
   cmd->add_option("--zero", f->zero,
                   "ZeRO stage over data parallelism: 0, 1 (distributed optimizer), 2, 3")

@@ -21,7 +21,7 @@ struct ExploreFlags {
   double maxClock = 0;
   std::string node;
   WorkloadFlags wl;
-  int64_t microBatch = 0, globalBatch = 0, gpus = 1, pp = 1;
+  ParallelFlags par;
   std::string objective = "time";
   std::string strategy = "auto";
   double budgetSeconds = 60;
@@ -67,13 +67,13 @@ int runExploreCommand(ExploreFlags f, CLI::App *cmd) {
     static_assert(D::kRecompute == workload::Recompute::Selective);
     f.workload = D::kName;
     if (!given(cmd, "--gpus"))
-      f.gpus = D::kDevices;
+      f.par.devices = D::kDevices;
     if (!given(cmd, "--tp"))
       f.wl.tp = D::kTp;
     if (!given(cmd, "--pp"))
-      f.pp = D::kPp;
+      f.par.pp = D::kPp;
     if (!given(cmd, "--global-batch"))
-      f.globalBatch = D::kGlobalBatch;
+      f.par.globalBatch = D::kGlobalBatch;
     if (!given(cmd, "--recompute"))
       f.wl.recompute = "selective";
     if (!given(cmd, "--sequence-parallel"))
@@ -84,15 +84,9 @@ int runExploreCommand(ExploreFlags f, CLI::App *cmd) {
   req.command = commandLine(cmd);
   perf::EstimateRequest &w = req.workload;
   w.workload = f.workload;
-  int64_t micro = f.microBatch ? f.microBatch : (f.wl.batch ? f.wl.batch : 1);
-  w.zoo = zooOptions(f.wl, micro);
+  w.zoo = zooOptions(f.wl, microBatch(f.wl, f.par));
   w.training = trainingOptions(f.wl);
-  w.parallel.devices = f.gpus;
-  w.parallel.tp = f.wl.tp;
-  w.parallel.pp = f.pp;
-  w.parallel.sequenceParallel = f.wl.sequenceParallel;
-  w.parallel.microBatch = micro;
-  w.parallel.globalBatch = f.globalBatch;
+  w.parallel = parallelConfig(f.wl, f.par);
 
   req.baseline = f.baseline;
   if (given(cmd, "--area-budget"))
@@ -185,11 +179,7 @@ void addExploreCommand(CLI::App &app, int &rc) {
                   "highest clock searched, GHz (default: the baseline's boost clock)");
   cmd->add_option("--node", f->node, "7nm | 5nm (default: the baseline's)");
   addWorkloadFlags(cmd, f->wl);
-  cmd->add_option("--micro-batch", f->microBatch, "micro-batch size (overrides --batch)");
-  cmd->add_option("--global-batch", f->globalBatch,
-                  "samples per iteration (default: one micro-batch per data-parallel rank)");
-  cmd->add_option("--gpus", f->gpus, "number of devices, baseline and candidates alike");
-  cmd->add_option("--pp", f->pp, "pipeline-parallel degree");
+  addParallelFlags(cmd, f->par);
   cmd->add_option("--objective", f->objective, "time | perf-per-watt (default time)");
   cmd->add_option("--strategy", f->strategy,
                   "auto | exhaustive | random | evolutionary (auto: exhaustive when the grid "

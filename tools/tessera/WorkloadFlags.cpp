@@ -26,6 +26,29 @@ void addWorkloadFlags(CLI::App *cmd, WorkloadFlags &f) {
       ->check(CLI::IsMember({"adamw", "adamw-bf16-sr", "sgd"}));
 }
 
+void addParallelFlags(CLI::App *cmd, ParallelFlags &p) {
+  cmd->add_option("--micro-batch", p.microBatch, "micro-batch size (overrides --batch)");
+  cmd->add_option("--global-batch", p.globalBatch,
+                  "samples per iteration (default: one micro-batch per data-parallel rank)");
+  cmd->add_option("--gpus", p.devices, "number of devices (8 per node)");
+  cmd->add_option("--pp", p.pp, "pipeline-parallel degree");
+}
+
+int64_t microBatch(const WorkloadFlags &f, const ParallelFlags &p) {
+  return p.microBatch ? p.microBatch : (f.batch ? f.batch : 1);
+}
+
+perf::ParallelConfig parallelConfig(const WorkloadFlags &f, const ParallelFlags &p) {
+  perf::ParallelConfig c;
+  c.devices = p.devices;
+  c.tp = f.tp;
+  c.pp = p.pp;
+  c.sequenceParallel = f.sequenceParallel;
+  c.microBatch = microBatch(f, p);
+  c.globalBatch = p.globalBatch;
+  return c;
+}
+
 DType computeDtype(const WorkloadFlags &f) {
   if (f.dtype == "fp16") return DType::F16;
   if (f.dtype == "fp32") return DType::F32;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "perf/TrainingModel.h"
 #include "workload/Training.h"
 #include "workload/Zoo.h"
 
@@ -27,6 +28,18 @@ struct WorkloadFlags {
 /// Registers --batch --seq --hidden --heads --layers --vocab --ffn --tp
 /// --sequence-parallel --attention --dtype --dropout --recompute --optimizer.
 void addWorkloadFlags(CLI::App *cmd, WorkloadFlags &f);
+
+/// Cluster and schedule flags shared by `estimate` and `explore`.
+struct ParallelFlags {
+  int64_t microBatch = 0, globalBatch = 0, devices = 1, pp = 1;
+};
+
+/// Registers --micro-batch --global-batch --gpus --pp.
+void addParallelFlags(CLI::App *cmd, ParallelFlags &p);
+/// --micro-batch, else --batch, else 1.
+int64_t microBatch(const WorkloadFlags &f, const ParallelFlags &p);
+/// TP and sequence parallelism come from the workload flags (they shape the graph).
+perf::ParallelConfig parallelConfig(const WorkloadFlags &f, const ParallelFlags &p);
 
 workload::DType computeDtype(const WorkloadFlags &f);
 /// Zoo options with `microBatch` as the batch (0: --batch, or 1).
