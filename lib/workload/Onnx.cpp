@@ -512,6 +512,9 @@ private:
   Status convertDropout();
   Status convertIdentity();
   Status convertExpand();
+  /// Output 0 is input 0 when `s` is already its shape, else a `kind` op (a view)
+  /// producing `s`.
+  Status emitShapeChange(OpKind kind, const Shape &s);
   Status convertPad();
 
   std::string path_;
@@ -2321,14 +2324,18 @@ Status Importer::convertReduce() {
 
 Status Importer::convertReshapeLike() {
   TRY_ASSIGN(Shape s, reshapeLikeShape());
-  int32_t elemType = in(0)->elemType;
+  return emitShapeChange(OpKind::Reshape, s);
+}
+
+Status Importer::emitShapeChange(OpKind kind, const Shape &s) {
   if (s == in(0)->shape) {
     bindAlias(0, 0);
     return Status::success();
   }
+  int32_t elemType = in(0)->elemType;
   TRY_ASSIGN(TensorId a, use(0));
   TRY_ASSIGN(TensorId out, output(0, s, elemType));
-  emit(OpKind::Reshape, {a}, {out});
+  emit(kind, {a}, {out});
   return Status::success();
 }
 
@@ -2521,15 +2528,7 @@ Status Importer::convertExpand() {
   TRY_ASSIGN(Value * x, need(0));
   TRY_ASSIGN(std::vector<int64_t> target, requireInts(1, "shape"));
   TRY_ASSIGN(Shape s, broadcast({x->shape, Shape(target)}));
-  int32_t elemType = x->elemType;
-  if (s == x->shape) {
-    bindAlias(0, 0);
-    return Status::success();
-  }
-  TRY_ASSIGN(TensorId a, use(0));
-  TRY_ASSIGN(TensorId out, output(0, s, elemType));
-  emit(OpKind::Expand, {a}, {out});
-  return Status::success();
+  return emitShapeChange(OpKind::Expand, s);
 }
 
 Status Importer::convertPad() {
