@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev
+  # external hardware tools the toolchain drives and tests against
+  verilator iverilog yosys nextpnr-ice40 fpga-icestorm
   # Python reference stack (Debian's /usr/bin/python3)
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
 )
