@@ -31,8 +31,13 @@ test: build
 test-all: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# SIMBENCH_FLAGS: e.g. --quick, or --designs systolic16 --cycles 1000,100000 (see
+# `tessera-simbench --help`).
+SIMBENCH_FLAGS ?=
 bench: build
 	$(BUILD)/bench/tessera-bench
+	$(BUILD)/bench/tessera-simbench --work $(BUILD)/simbench --md docs/sim-benchmark.md \
+	  --json docs/sim-benchmark.json $(SIMBENCH_FLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -203,7 +203,7 @@ ValueId ModuleBuilder::constant(const BitVec &v) {
 
 ValueId ModuleBuilder::binary(OpKind k, ValueId a, ValueId b) {
   OpClass c = opClass(k);
-  bool shift = k == OpKind::Shl || k == OpKind::ShrU || k == OpKind::ShrS;
+  [[maybe_unused]] bool shift = k == OpKind::Shl || k == OpKind::ShrU || k == OpKind::ShrS;
   assert(c == OpClass::Binary || c == OpClass::Cmp || shift);
   assert(shift || m_.width(a) == m_.width(b));
   Op op;

@@ -20,8 +20,9 @@ bool verifyDesign(const Design &d, DiagnosticEngine &diags);
 bool verifyModule(const Module &m, const Design &d, DiagnosticEngine &diags);
 
 /// For each output port of `m` (by port index), the input ports it depends on
-/// combinationally (through ops, async memory reads and instances). Used by the verifier
-/// for cycle detection across hierarchy and by the simulator's scheduler.
+/// combinationally (through ops, async memory reads, asynchronous register resets and
+/// instances). Used by the verifier for cycle detection across hierarchy and by the
+/// simulator's scheduler.
 /// Requires an acyclic, verified module.
 std::vector<std::vector<uint32_t>> combinationalPortDeps(const Module &m, const Design &d);
 

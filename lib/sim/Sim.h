@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,16 +47,19 @@ struct SimOptions {
   /// Compiled engine: where built models are cached ("" = $TESSERA_CACHE or
   /// ~/.cache/tessera/sim).
   std::string cacheDir;
-  std::string cxx = "c++";     ///< compiler for the compiled engine
-  std::string cxxFlags = "-O2"; ///< optimisation flags (plus -march=native? see Sim.cpp)
-  bool progress = false;       ///< show compile progress on stderr
+  std::string cxx = "c++";      ///< compiler for the compiled engine
+  std::string cxxFlags = "-O2"; ///< optimisation flags (see docs/sim.md)
+  bool progress = false;        ///< show compile progress on stderr
+  /// Compiled engine: large models are split into translation units of about this many
+  /// bytes of C++ (at most 8), compiled in parallel.
+  size_t unitBytes = 200 * 1024;
 };
 
 struct BuildStats {
   double frontEndSeconds = 0; ///< elaboration, scheduling, code generation
   double compileSeconds = 0;  ///< C++ compile (0 on a cache hit)
   bool cacheHit = false;
-  size_t scheduledOps = 0;    ///< ops in the schedule (array bodies counted once)
+  size_t scheduledOps = 0; ///< ops in the schedule (array bodies counted once)
   std::string cacheKey;
 };
 
@@ -69,8 +73,7 @@ class Simulator {
 public:
   /// Elaborates, schedules and (compiled engine) builds the model for `top` (empty: the
   /// design's top). Fails with a diagnostic on unsupported designs (several clocks, ...).
-  static Expected<std::unique_ptr<Simulator>> create(const hw::Design &d,
-                                                     const SimOptions &opts,
+  static Expected<std::unique_ptr<Simulator>> create(const hw::Design &d, const SimOptions &opts,
                                                      const std::string &top = "");
   virtual ~Simulator() = default;
 
@@ -84,6 +87,13 @@ public:
   virtual void poke(uint32_t input, uint64_t v, uint32_t lane = 0) = 0;
   virtual hw::BitVec peek(uint32_t output, uint32_t lane = 0) = 0;
   virtual uint64_t peek64(uint32_t output, uint32_t lane = 0) = 0; ///< low 64 bits
+  /// Fast paths for harnesses (benchmark, differential tests): the value as ceil(width/64)
+  /// little-endian words, no allocation. pokeWords ignores bits above the port width.
+  virtual void pokeWords(uint32_t input, const uint64_t *words, uint32_t lane = 0) = 0;
+  virtual void peekWords(uint32_t output, uint64_t *words, uint32_t lane = 0) = 0;
+  /// `h` mixed with checksumMix (Stimulus.h) with every 64-bit word of every output port,
+  /// in port order, low word first: one cycle's contribution to the output checksum.
+  virtual uint64_t checksumOutputs(uint64_t h, uint32_t lane = 0) = 0;
   /// Any named signal by hierarchical path ("u_pe[3].acc", "state"); nullopt if none.
   virtual std::optional<hw::BitVec> peekSignal(std::string_view path, uint32_t lane = 0) = 0;
 

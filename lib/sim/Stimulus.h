@@ -56,12 +56,18 @@ public:
   RandomStimulus(std::vector<InputDesc> dataInputs, uint64_t seed, uint32_t resetCycles = 2);
   /// Values of every input (in the order given) for the next cycle.
   const std::vector<hw::BitVec> &next();
+  /// The same stream as next() (use one or the other), as little-endian words: input i's
+  /// ceil(width/64) words start at wordOffset(i). Allocation-free, for fast harnesses.
+  const std::vector<uint64_t> &nextWords();
+  size_t wordOffset(size_t input) const { return offsets_[input]; }
   uint64_t cycle() const { return cycle_; }
 
 private:
   std::vector<InputDesc> inputs_;
   std::vector<bool> isReset_, activeLow_;
   std::vector<hw::BitVec> values_;
+  std::vector<uint64_t> words_;
+  std::vector<size_t> offsets_;
   uint64_t state_;
   uint32_t resetCycles_;
   uint64_t cycle_ = 0;

@@ -43,6 +43,15 @@ struct RefOptions {
   uint32_t resetCycles = 2;
   std::vector<std::vector<hw::BitVec>> explicitInputs; ///< [cycle][data input]
   bool recordOutputs = true; ///< keep every output of every cycle (else checksum only)
+  /// Kill the simulation (not the build) after this many seconds; 0 = no limit.
+  double timeoutSeconds = 0;
+  int buildJobs = 2;                 ///< parallel C++ compile jobs (Verilator's make -j)
+  std::string verilator = "verilator";
+  /// C++ compiler for the Verilator model ("" = Verilator's default, except that without
+  /// benchmarkFlags clang++ is used when installed: it compiles Verilator's -O0 code about
+  /// twice as fast as g++, and these runs are short).
+  std::string cxx;
+  std::string iverilog = "iverilog"; ///< `vvp` is looked up beside it
 };
 
 struct RefResult {
@@ -53,6 +62,10 @@ struct RefResult {
   double runSeconds = 0;       ///< simulation loop only
   uint64_t peakRssKb = 0;      ///< of the simulation process
   std::string version;         ///< `verilator --version` / `iverilog -V` first line
+  bool buildCached = false;    ///< Verilator: the model came from workDir (build times 0)
+  /// Icarus: where an output first had x/z bits ("cycle C output NAME"; those bits read
+  /// as 0), empty when none did. A two-state design never produces x, so this is a bug.
+  std::string firstUnknown;
 };
 
 /// Runs `top` of `verilogFiles` with the given ports (inputs and outputs in top port

@@ -30,6 +30,11 @@ struct EmitOptions {
 /// Verilog for every module of the design, callees first.
 Expected<std::string> emitVerilog(const hw::Design &d, const EmitOptions &opts = {});
 
+/// The Verilog names emitVerilog gives the ports of `m` (port order): the hw names when
+/// they are legal identifiers, else legalized (`_` for other characters, a `_` suffix on
+/// keywords) and made unique. Test harnesses use these to drive the emitted module.
+std::vector<std::string> verilogPortNames(const hw::Module &m);
+
 struct ImportOptions {
   std::string top;             ///< required: the top module
   bool flatten = false;        ///< run Yosys `flatten` (one module out)

@@ -17,6 +17,9 @@ void addEstimateCommand(CLI::App &app, int &rc);
 void addWorkloadCommand(CLI::App &app, int &rc);
 void addValidateCommand(CLI::App &app, int &rc);
 void addExploreCommand(CLI::App &app, int &rc);
+void addHwCommand(CLI::App &app, int &rc);
+void addVerilogCommand(CLI::App &app, int &rc);
+void addSimCommand(CLI::App &app, int &rc);
 
 /// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
 int fail(const Diagnostic &d);

@@ -23,6 +23,9 @@ int main(int argc, char **argv) {
   tessera::tool::addWorkloadCommand(app, rc);
   tessera::tool::addValidateCommand(app, rc);
   tessera::tool::addExploreCommand(app, rc);
+  tessera::tool::addHwCommand(app, rc);
+  tessera::tool::addVerilogCommand(app, rc);
+  tessera::tool::addSimCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
