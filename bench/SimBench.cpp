@@ -167,6 +167,7 @@ struct ChildArgs {
   uint64_t cycles = 1000;
   uint64_t seed = 1;
   std::string cache;
+  std::string cxxFlags = sim::SimOptions().cxxFlags;
 };
 
 bool isPowerOf10(uint64_t v) {
@@ -210,6 +211,7 @@ int runChild(const ChildArgs &a) {
   so.engine = a.engine == "interp" ? sim::Engine::Interp : sim::Engine::Compiled;
   so.lanes = a.lanes;
   so.cacheDir = a.cache;
+  so.cxxFlags = a.cxxFlags;
   auto t0 = Clock::now();
   auto created = sim::Simulator::create(design, so);
   if (!created) {
@@ -364,6 +366,7 @@ struct Options {
   double interpSeconds = 5;
   std::string workDir;
   std::string mdPath, jsonPath;
+  std::string cxxFlags = sim::SimOptions().cxxFlags; ///< our models' C++ flags
   bool verilator = true;
   bool handVerilog = true; ///< systolic rows: also Verilator on hand-written Verilog
   bool smoke = false;
@@ -380,7 +383,8 @@ OurRun runOurs(const Options &o, const DesignSpec &s, const std::string &verilog
                                    "--lanes",  std::to_string(lanes),
                                    "--cycles", std::to_string(cycles),
                                    "--seed",   std::to_string(o.seed),
-                                   "--cache",  cache};
+                                   "--cache",  cache,
+                                   "--cxx-flags", o.cxxFlags};
   if (s.flat) {
     argv.push_back("--verilog");
     argv.push_back(verilogFile);
@@ -518,7 +522,11 @@ struct Row {
   std::map<uint32_t, std::string> batchError;
   std::vector<std::string> mismatches;
   uint64_t checkedCycles = 0; ///< the largest cycle count compared
-  bool valid() const { return ours.ok && ref.ok && mismatches.empty() && checkedCycles > 0; }
+  /// Counts when ours ran, some Verilator variant ran, and every checksum agreed.
+  bool valid() const {
+    return ours.ok && (ref.ok || (hasHand && refHand.ok)) && mismatches.empty() &&
+           checkedCycles > 0;
+  }
   /// The Verilator result with the better cycles/s (emitted or hand-written Verilog).
   const SideResult &bestRef() const {
     return hasHand && refHand.ok && refHand.rate > ref.rate ? refHand : ref;
@@ -711,7 +719,7 @@ void compare(Row &row) {
   };
   check(row.ref, "Verilator", true);
   if (row.hasHand)
-    check(row.refHand, "Verilator (hand-written Verilog)", false);
+    check(row.refHand, "Verilator (hand-written Verilog)", true);
 }
 
 Row runDesign(const Options &o, const DesignSpec &spec, std::map<std::string, Row> &done) {
@@ -890,10 +898,10 @@ std::string designLabel(const Row &r) {
 std::string status(const Row &r) {
   if (!r.ours.ok)
     return "ERROR (ours)";
-  if (!r.ref.ok)
-    return "ERROR (Verilator)";
   if (!r.mismatches.empty())
     return "INVALID";
+  if (!r.ref.ok && !(r.hasHand && r.refHand.ok))
+    return "ERROR (Verilator)";
   return fmt::format("ok ({})", cyclesLabel(r.checkedCycles));
 }
 
@@ -955,7 +963,7 @@ std::string renderMarkdown(const Options &o, const std::vector<Row> &rows,
       md << " " << (r.hasHand ? fmtRef(r.refHand) : "—") << " |";
     md << " " << (r.valid() ? fmt::format("**{:.1f}×**", r.ratio()) : "—") << " |";
     if (anyHand)
-      md << " " << (r.valid() ? fmt::format("{:.1f}×", r.ratioEmitted()) : "—") << " |";
+      md << " " << (r.valid() && r.ref.ok ? fmt::format("{:.1f}×", r.ratioEmitted()) : "—") << " |";
     md << " " << fmtRate(r.interpRate) << " |";
     for (uint32_t l : o.lanes) {
       auto it = r.batchRate.find(l);
@@ -970,7 +978,8 @@ std::string renderMarkdown(const Options &o, const std::vector<Row> &rows,
         "imported row also the Yosys import) + C++ compile of the model, from an empty "
         "cache; Verilator = `verilator` (Verilog → C++) + `make` (C++ compile, `make -j2`), with "
         "the thread setting of the throughput table. *warm start* = "
-        "creating the simulator from the cached model.\n\n"
+        "creating the simulator from the cached model (for the imported row including the "
+        "Yosys import, which is not cached).\n\n"
      << "| design | ours front end | ours compile | ours warm start | Verilator emitted "
         "front end | Verilator emitted compile |";
   if (anyHand)
@@ -1050,11 +1059,11 @@ std::string renderMarkdown(const Options &o, const std::vector<Row> &rows,
     }
     auto verdict = [&](double ratio) {
       return ratio >= goal ? std::string("met")
-                           : fmt::format("missed by a factor {:.2f}", goal / ratio);
+                           : fmt::format("missed by a factor {:.2f}", goal / std::max(ratio, 1e-9));
     };
     std::string t = fmt::format("{}: {:.2f}× (target ≥{:.0f}×: {})", designLabel(r), r.ratio(),
                                 goal, verdict(r.ratio()));
-    if (r.hasHand && r.refHand.ok)
+    if (r.hasHand && r.refHand.ok && r.ref.ok && r.ratioEmitted() > 0)
       t += fmt::format("; against the emitted Verilog alone {:.2f}× ({})", r.ratioEmitted(),
                        verdict(r.ratioEmitted()));
     targets.push_back(t);
@@ -1193,6 +1202,8 @@ int main(int argc, char **argv) {
   app.add_option("--work", o.workDir, "work directory (default $TMPDIR/tessera-simbench)");
   app.add_option("--md", o.mdPath, "write the Markdown report here");
   app.add_option("--json", o.jsonPath, "write the JSON results here");
+  app.add_option("--cxx-flags", o.cxxFlags,
+                 "C++ flags of our compiled models (default \"" + o.cxxFlags + "\")");
   app.add_flag(
       "--no-verilator", [&](int64_t) { o.verilator = false; }, "skip Verilator");
   app.add_flag(
@@ -1218,6 +1229,7 @@ int main(int argc, char **argv) {
   }
   if (isChild) {
     child.seed = o.seed;
+    child.cxxFlags = o.cxxFlags;
     if (!lanes.empty())
       child.lanes = static_cast<uint32_t>(std::stoul(lanes));
     if (!e2e.empty())

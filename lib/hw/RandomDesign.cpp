@@ -45,9 +45,7 @@ namespace {
 
 class Rng {
 public:
-  explicit Rng(uint64_t seed) : s_(seed * 0x2545f4914f6cdd1dULL + 0x9e3779b97f4a7c15ULL) {
-    next();
-  }
+  explicit Rng(uint64_t seed) : s_(seed * 0x2545f4914f6cdd1dULL + 0x9e3779b97f4a7c15ULL) { next(); }
   uint64_t next() {
     uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -170,12 +168,11 @@ private:
   /// legalize or make unique.
   std::string valueName() {
     static const char *kTricky[] = {
-        "reg",    "wire",   "input",   "output",  "module",    "begin",  "end",
-        "always", "assign", "logic",   "int",     "bit",       "class",  "new",
-        "this",   "do",     "signed",  "in0",     "out0",      "r0",     "mem0",
-        "u0",     "clk",    "rst",     "_5",      "w0",        "a.b",    "x[3]",
-        "my sig", "9lives", "$dollar", "__Vtemp", "diff_top",  "x__DOT__y",
-        "tb_in_clk", "_unused", "i",  "genvar",  "g",         "\\esc"};
+        "reg",      "wire",      "input",     "output",  "module", "begin",  "end",     "always",
+        "assign",   "logic",     "int",       "bit",     "class",  "new",    "this",    "do",
+        "signed",   "in0",       "out0",      "r0",      "mem0",   "u0",     "clk",     "rst",
+        "_5",       "w0",        "a.b",       "x[3]",    "my sig", "9lives", "$dollar", "__Vtemp",
+        "diff_top", "x__DOT__y", "tb_in_clk", "_unused", "i",      "genvar", "g",       "\\esc"};
     if (o_.trickyNames && rng_.chance(35))
       return kTricky[rng_.range(0, std::size(kTricky) - 1)];
     return "w" + std::to_string(nameCounter_++);
@@ -350,7 +347,18 @@ ValueId ModuleGen::genDivisor(uint32_t w) {
 void ModuleGen::genOp() {
   // Kinds with weights; division only when enabled.
   enum Choice {
-    Arith, Div, Logic, NotOp, Shift, Cmp, MuxOp, ConcatOp, ExtractOp, ExtOp, Red, ConstOp,
+    Arith,
+    Div,
+    Logic,
+    NotOp,
+    Shift,
+    Cmp,
+    MuxOp,
+    ConcatOp,
+    ExtractOp,
+    ExtOp,
+    Red,
+    ConstOp,
     NumChoices
   };
   static constexpr uint32_t kWeights[NumChoices] = {14, 6, 12, 3, 9, 10, 10, 6, 8, 6, 4, 3};
@@ -414,7 +422,8 @@ void ModuleGen::genOp() {
       break;
     }
     case 2: // wide amount (high bits make it huge)
-      amt = pickWidth(rng_.range(1, std::max<uint32_t>(1, std::min(o_.maxWidth, o_.maxShiftAmountWidth))));
+      amt = pickWidth(
+          rng_.range(1, std::max<uint32_t>(1, std::min(o_.maxWidth, o_.maxShiftAmountWidth))));
       break;
     default:
       amt = pickWidth(rng_.range(1, 8));
@@ -566,8 +575,8 @@ void ModuleGen::genInstance(const ModInfo &child) {
   if (o_.arrays && rng_.chance(45)) {
     // Mostly small arrays: Verilator flattens them, and its build time is the budget.
     uint32_t maxCount = std::max<uint32_t>(2, o_.maxArrayCount);
-    count = rng_.chance(75) ? rng_.range(2, std::min<uint32_t>(4, maxCount))
-                            : rng_.range(2, maxCount);
+    count =
+        rng_.chance(75) ? rng_.range(2, std::min<uint32_t>(4, maxCount)) : rng_.range(2, maxCount);
   }
   uint32_t idx = b_.instance(cm, "u" + std::to_string(m_.instances.size()), count);
   if (instChildren_.size() <= idx)

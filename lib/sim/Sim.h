@@ -48,7 +48,7 @@ struct SimOptions {
   /// ~/.cache/tessera/sim).
   std::string cacheDir;
   std::string cxx = "c++";      ///< compiler for the compiled engine
-  std::string cxxFlags = "-O2"; ///< optimisation flags (see docs/sim.md)
+  std::string cxxFlags = "-O3 -march=native -fno-ivopts -fno-tree-loop-distribute-patterns"; ///< optimisation flags (see docs/sim.md)
   bool progress = false;        ///< show compile progress on stderr
   /// Compiled engine: large models are split into translation units of about this many
   /// bytes of C++ (at most 8), compiled in parallel.

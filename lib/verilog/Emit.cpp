@@ -18,6 +18,13 @@
 // context leaks into them, and memory accesses are range-checked (out-of-range reads
 // give 0, writes are dropped).
 //
+// Verilator folds constants through wires, across the (inlined) hierarchy and under
+// `if` conditions before it lints, so the emitter first runs a known-bits constant
+// propagation (per module, with the constant outputs of callees and the inputs every
+// instance ties to the same constant, iterated to a fixed point) and writes every fully
+// known value as a literal; see docs/verilog.md for the forms that keep Verilator from
+// folding a division or a wide shift into something it rejects.
+//
 //===----------------------------------------------------------------------===//
 #include "verilog/Verilog.h"
 
@@ -36,51 +43,51 @@
 namespace tessera::verilog {
 
 using hw::BitVec;
+using hw::kNoValue;
 using hw::Module;
 using hw::Op;
 using hw::OpKind;
 using hw::ValueId;
-using hw::kNoValue;
 
 namespace {
 
 // Verilog-2005 and SystemVerilog-2017 keywords: Verilator reads .v files as
 // SystemVerilog, so neither may be used as a plain identifier.
 const std::unordered_set<std::string_view> &keywords() {
+  // clang-format off
   static const std::unordered_set<std::string_view> kw = {
       "accept_on", "alias", "always", "always_comb", "always_ff", "always_latch", "and",
       "assert", "assign", "assume", "automatic", "before", "begin", "bind", "bins", "binsof",
       "bit", "break", "buf", "bufif0", "bufif1", "byte", "case", "casex", "casez", "cell",
       "chandle", "checker", "class", "clocking", "cmos", "config", "const", "constraint",
-      "context", "continue", "cover", "covergroup", "coverpoint", "cross", "deassign",
-      "default", "defparam", "design", "disable", "dist", "do", "edge", "else", "end",
-      "endcase", "endchecker", "endclass", "endclocking", "endconfig", "endfunction",
-      "endgenerate", "endgroup", "endinterface", "endmodule", "endpackage", "endprimitive",
-      "endprogram", "endproperty", "endspecify", "endsequence", "endtable", "endtask", "enum",
-      "event", "eventually", "expect", "export", "extends", "extern", "final",
-      "first_match", "for", "force", "foreach", "forever", "fork", "forkjoin", "function",
-      "generate", "genvar", "global", "highz0", "highz1", "if", "iff", "ifnone",
-      "ignore_bins", "illegal_bins", "implements", "implies", "import", "incdir", "include",
-      "initial", "inout", "input", "inside", "instance", "int", "integer", "interconnect",
-      "interface", "intersect", "join", "join_any", "join_none", "large", "let", "liblist",
-      "library", "local", "localparam", "logic", "longint", "macromodule", "matches",
-      "medium", "modport", "module", "nand", "negedge", "nettype", "new", "nexttime", "nmos",
-      "nor", "noshowcancelled", "not", "notif0", "notif1", "null", "or", "output", "package",
-      "packed", "parameter", "pmos", "posedge", "primitive", "priority", "program",
-      "property", "protected", "pull0", "pull1", "pulldown", "pullup",
-      "pulsestyle_ondetect", "pulsestyle_onevent", "pure", "rand", "randc", "randcase",
+      "context", "continue", "cover", "covergroup", "coverpoint", "cross", "deassign", "default",
+      "defparam", "design", "disable", "dist", "do", "edge", "else", "end", "endcase",
+      "endchecker", "endclass", "endclocking", "endconfig", "endfunction", "endgenerate",
+      "endgroup", "endinterface", "endmodule", "endpackage", "endprimitive", "endprogram",
+      "endproperty", "endspecify", "endsequence", "endtable", "endtask", "enum", "event",
+      "eventually", "expect", "export", "extends", "extern", "final", "first_match", "for",
+      "force", "foreach", "forever", "fork", "forkjoin", "function", "generate", "genvar",
+      "global", "highz0", "highz1", "if", "iff", "ifnone", "ignore_bins", "illegal_bins",
+      "implements", "implies", "import", "incdir", "include", "initial", "inout", "input",
+      "inside", "instance", "int", "integer", "interconnect", "interface", "intersect", "join",
+      "join_any", "join_none", "large", "let", "liblist", "library", "local", "localparam",
+      "logic", "longint", "macromodule", "matches", "medium", "modport", "module", "nand",
+      "negedge", "nettype", "new", "nexttime", "nmos", "nor", "noshowcancelled", "not", "notif0",
+      "notif1", "null", "or", "output", "package", "packed", "parameter", "pmos", "posedge",
+      "primitive", "priority", "program", "property", "protected", "pull0", "pull1", "pulldown",
+      "pullup", "pulsestyle_ondetect", "pulsestyle_onevent", "pure", "rand", "randc", "randcase",
       "randsequence", "rcmos", "real", "realtime", "ref", "reg", "reject_on", "release",
       "repeat", "restrict", "return", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1",
       "s_always", "s_eventually", "s_nexttime", "s_until", "s_until_with", "scalared",
-      "sequence", "shortint", "shortreal", "showcancelled", "signed", "small", "soft",
-      "solve", "specify", "specparam", "static", "string", "strong", "strong0", "strong1",
-      "struct", "super", "supply0", "supply1", "sync_accept_on", "sync_reject_on", "table",
-      "tagged", "task", "this", "throughout", "time", "timeprecision", "timeunit", "tran",
-      "tranif0", "tranif1", "tri", "tri0", "tri1", "triand", "trior", "trireg", "type",
-      "typedef", "union", "unique", "unique0", "unsigned", "until", "until_with", "untyped",
-      "use", "uwire", "var", "vectored", "virtual", "void", "wait", "wait_order", "wand",
-      "weak", "weak0", "weak1", "while", "wildcard", "wire", "with", "within", "wor", "xnor",
-      "xor"};
+      "sequence", "shortint", "shortreal", "showcancelled", "signed", "small", "soft", "solve",
+      "specify", "specparam", "static", "string", "strong", "strong0", "strong1", "struct",
+      "super", "supply0", "supply1", "sync_accept_on", "sync_reject_on", "table", "tagged",
+      "task", "this", "throughout", "time", "timeprecision", "timeunit", "tran", "tranif0",
+      "tranif1", "tri", "tri0", "tri1", "triand", "trior", "trireg", "type", "typedef", "union",
+      "unique", "unique0", "unsigned", "until", "until_with", "untyped", "use", "uwire", "var",
+      "vectored", "virtual", "void", "wait", "wait_order", "wand", "weak", "weak0", "weak1",
+      "while", "wildcard", "wire", "with", "within", "wor", "xnor", "xor"};
+  // clang-format on
   return kw;
 }
 
@@ -90,8 +97,8 @@ std::string legalize(std::string_view name) {
   std::string s;
   s.reserve(name.size() + 1);
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     s.push_back(ok ? c : '_');
   }
   if (s.empty() || (s[0] >= '0' && s[0] <= '9'))
@@ -144,9 +151,8 @@ std::string literal(const BitVec &v) {
 std::string literal(uint32_t width, uint64_t value) { return literal(BitVec(width, value)); }
 
 Diagnostic badIr(const Module &m, const std::string &what, const SourceLoc &loc) {
-  return Diagnostic::error("bad-ir", "module '" + m.name() + "': " + what +
-                                         " (run the verifier for details)",
-                           loc);
+  return Diagnostic::error(
+      "bad-ir", "module '" + m.name() + "': " + what + " (run the verifier for details)", loc);
 }
 
 /// Per module, per port: the known bits (mask, value) of each output (callees are emitted
@@ -212,9 +218,7 @@ private:
     std::fill(used_[v].begin(), used_[v].end(), true);
     return names_[v];
   }
-  std::string ref(ValueId v) const {
-    return inlined(v) ? literal(constValue(v)) : use(v);
-  }
+  std::string ref(ValueId v) const { return inlined(v) ? literal(constValue(v)) : use(v); }
   std::string slice(ValueId v, uint32_t lo, uint32_t w) const {
     uint32_t width = m_.width(v);
     if (lo == 0 && w == width)
@@ -254,17 +258,17 @@ private:
   const std::map<const Module *, std::vector<std::string>> &portNames_;
 
   Namer namer_;
-  std::vector<std::string> names_;    ///< per value
+  std::vector<std::string> names_; ///< per value
   /// A value named like the output port it drives takes the port's name: the port is
   /// declared `output reg` (registers) or assigned directly (everything else).
-  std::vector<ValueId> portAlias_;    ///< per port: the value that is the port, or kNoValue
-  std::vector<bool> isAlias_;         ///< per value
+  std::vector<ValueId> portAlias_; ///< per port: the value that is the port, or kNoValue
+  std::vector<bool> isAlias_;      ///< per value
   /// Per value: which bits are known constants (knownMask_) and their values. Verilator
   /// folds constants through wires before it lints, so a comparison against a value it
   /// can prove constant draws a warning; the emitter folds at least as much as it does.
   std::vector<BitVec> knownMask_, knownVal_;
-  std::vector<bool> constant_;  ///< every bit known
-  std::vector<bool> needWire_;  ///< constants that still need a name (edges, array inputs)
+  std::vector<bool> constant_; ///< every bit known
+  std::vector<bool> needWire_; ///< constants that still need a name (edges, array inputs)
   mutable std::vector<std::vector<bool>> used_; ///< per value, per bit: read in the text
   std::vector<std::string> memNames_;
   std::vector<bool> memLive_; ///< has a read port (a memory nothing reads is not emitted)
@@ -274,8 +278,8 @@ private:
   std::vector<std::pair<std::string, uint32_t>> unusedOutputs_; ///< dummy wires
   std::string genvar_;
   KnownOutputs &knownOutputs_;
-  std::vector<ValueId> order_; ///< combinational values in dependence order
-  std::set<std::string> reserved_; ///< names of this module's instances
+  std::vector<ValueId> order_;                        ///< combinational values in dependence order
+  std::set<std::string> reserved_;                    ///< names of this module's instances
   std::vector<std::pair<BitVec, BitVec>> inputKnown_; ///< per port; empty: nothing known
 };
 
@@ -286,11 +290,11 @@ Status ModuleEmitter::check() {
     const Op &o = m_.ops[i];
     for (ValueId v : o.operands)
       if (!valid(v))
-        return badIr(m_, "op %" + std::to_string(i) + " (" + std::string(hw::mnemonic(o.kind)) +
-                             ") has an undefined operand",
+        return badIr(m_,
+                     "op %" + std::to_string(i) + " (" + std::string(hw::mnemonic(o.kind)) +
+                         ") has an undefined operand",
                      o.loc);
-    if ((o.kind == OpKind::MemRead || o.kind == OpKind::MemWrite) &&
-        o.attr0 >= m_.memories.size())
+    if ((o.kind == OpKind::MemRead || o.kind == OpKind::MemWrite) && o.attr0 >= m_.memories.size())
       return badIr(m_, "op %" + std::to_string(i) + " names no memory", o.loc);
     if (o.kind == OpKind::InstOut) {
       if (o.attr0 >= m_.instances.size())
@@ -311,8 +315,9 @@ Status ModuleEmitter::check() {
       return badIr(m_, "instance '" + inst.name + "' has the wrong number of ports", inst.loc);
     for (size_t p = 0; p < callee->ports.size(); ++p)
       if (callee->ports[p].dir == hw::PortDir::In && !valid(inst.inputs[p]))
-        return badIr(m_, "input '" + callee->ports[p].name + "' of instance '" + inst.name +
-                             "' is not connected",
+        return badIr(m_,
+                     "input '" + callee->ports[p].name + "' of instance '" + inst.name +
+                         "' is not connected",
                      inst.loc);
   }
   for (const Op &o : m_.ops)
@@ -434,8 +439,7 @@ Expected<std::vector<ValueId>> ModuleEmitter::combinationalOrder() {
         if (state[u] == 1)
           return Diagnostic::error("comb-cycle",
                                    "module '" + m_.name() +
-                                       "': combinational cycle through value %" +
-                                       std::to_string(u),
+                                       "': combinational cycle through value %" + std::to_string(u),
                                    m_.op(u).loc);
         state[u] = 1;
         stack.push_back({u, 0});
@@ -455,6 +459,18 @@ std::string ModuleEmitter::divExpr(const Op &o, const char *op, bool isSigned) c
   // A constant divisor needs no guard, or is zero: the result is 0 (and reads nothing).
   if (inlined(b) && constValue(b).isZero())
     return literal(w, 0);
+  bool isRem = op[0] == '%';
+  // x / 1 and x % 1 are written as x and 0: Icarus Verilog 11 divides a 130-bit value by
+  // the constant 1 as 0 (tests/diff batch seed 1015005).
+  if (inlined(b) && constValue(b).eq(hw::BitVec(w, 1)))
+    return isRem ? literal(w, 0) : ref(a);
+  // Signed MIN / -1 overflows to MIN (and MIN % -1 is 0) in hw IR as in IEEE 1364, but
+  // Verilator 5.006 computes 32- and 64-bit signed division with the host's division,
+  // where that case is undefined (tests/diff batch seed 1009000 gave a wrong value). So -1
+  // is handled apart: a / -1 = -a, a % -1 = 0.
+  std::string negA = isRem ? literal(w, 0) : "(" + literal(w, 0) + " - " + ref(a) + ")";
+  if (isSigned && w >= 2 && inlined(b) && constValue(b).isAllOnes())
+    return negA;
   if (inlined(b))
     return isSigned ? "$unsigned(" + signedRef(a) + " " + op + " " + signedRef(b) + ")"
                     : ref(a) + " " + op + " " + ref(b);
@@ -466,6 +482,9 @@ std::string ModuleEmitter::divExpr(const Op &o, const char *op, bool isSigned) c
                      (w == 1 ? isZero : "{" + literal(w - 1, 0) + ", " + isZero + "}") + ")";
   std::string core = isSigned ? "$unsigned(" + signedRef(a) + " " + op + " $signed(" + safe + "))"
                               : ref(a) + " " + op + " " + safe;
+  if (isSigned && w >= 2)
+    return isZero + " ? " + literal(w, 0) + " : (" + ref(b) + " == {" + std::to_string(w) +
+           "{1'b1}}) ? " + negA + " : " + core;
   return isZero + " ? " + literal(w, 0) + " : " + core;
 }
 
@@ -488,7 +507,7 @@ std::string ModuleEmitter::shiftExpr(const Op &o) const {
   std::string big = "|" + slice(s, 32, sw - 32);
   std::string overflow = o.kind != OpKind::ShrS ? literal(w, 0)
                          : w == 1               ? ref(a)
-                                                : "{" + std::to_string(w) + "{" + slice(a, w - 1, 1) + "}}";
+                                  : "{" + std::to_string(w) + "{" + slice(a, w - 1, 1) + "}}";
   return "(" + big + ") ? " + overflow + " : " + shift(slice(s, 0, 32));
 }
 
@@ -698,8 +717,7 @@ void ModuleEmitter::propagateConstants(const std::vector<ValueId> &order) {
       k = BitVec::ones(1);
       val = BitVec(1, eqv);
     } else if (o.kind == OpKind::MemRead && full(o.memAddr()) &&
-               knownVal_[o.memAddr()].toU64().value_or(UINT64_MAX) >=
-                   m_.memories[o.attr0].depth) {
+               knownVal_[o.memAddr()].toU64().value_or(UINT64_MAX) >= m_.memories[o.attr0].depth) {
       k = BitVec::ones(w); // an out-of-range read is 0
     } else if (zeroDividend) {
       k = BitVec::ones(w); // 0 / b and 0 % b are 0, b == 0 included
@@ -834,33 +852,54 @@ std::string ModuleEmitter::expr(ValueId v) const {
     return signedRef(o.operands[0]) + " " + op + " " + signedRef(o.operands[1]);
   };
   switch (o.kind) {
-  case OpKind::Add: return bin("+");
-  case OpKind::Sub: return bin("-");
-  case OpKind::Mul: return bin("*");
-  case OpKind::DivU: return divExpr(o, "/", false);
-  case OpKind::DivS: return divExpr(o, "/", true);
-  case OpKind::RemU: return divExpr(o, "%", false);
-  case OpKind::RemS: return divExpr(o, "%", true);
-  case OpKind::And: return bin("&");
-  case OpKind::Or: return bin("|");
-  case OpKind::Xor: return bin("^");
-  case OpKind::Not: return "~" + ref(o.operands[0]);
+  case OpKind::Add:
+    return bin("+");
+  case OpKind::Sub:
+    return bin("-");
+  case OpKind::Mul:
+    return bin("*");
+  case OpKind::DivU:
+    return divExpr(o, "/", false);
+  case OpKind::DivS:
+    return divExpr(o, "/", true);
+  case OpKind::RemU:
+    return divExpr(o, "%", false);
+  case OpKind::RemS:
+    return divExpr(o, "%", true);
+  case OpKind::And:
+    return bin("&");
+  case OpKind::Or:
+    return bin("|");
+  case OpKind::Xor:
+    return bin("^");
+  case OpKind::Not:
+    return "~" + ref(o.operands[0]);
   // Verilog shifts by an unsigned amount of any width and gives 0 (>>> of a signed value:
   // sign bits) for amounts >= the width, as hw does.
   case OpKind::Shl:
   case OpKind::ShrU:
   case OpKind::ShrS:
     return shiftExpr(o);
-  case OpKind::Eq: return bin("==");
-  case OpKind::Ne: return bin("!=");
-  case OpKind::LtU: return bin("<");
-  case OpKind::LeU: return bin("<=");
-  case OpKind::GtU: return bin(">");
-  case OpKind::GeU: return bin(">=");
-  case OpKind::LtS: return sbin("<");
-  case OpKind::LeS: return sbin("<=");
-  case OpKind::GtS: return sbin(">");
-  case OpKind::GeS: return sbin(">=");
+  case OpKind::Eq:
+    return bin("==");
+  case OpKind::Ne:
+    return bin("!=");
+  case OpKind::LtU:
+    return bin("<");
+  case OpKind::LeU:
+    return bin("<=");
+  case OpKind::GtU:
+    return bin(">");
+  case OpKind::GeU:
+    return bin(">=");
+  case OpKind::LtS:
+    return sbin("<");
+  case OpKind::LeS:
+    return sbin("<=");
+  case OpKind::GtS:
+    return sbin(">");
+  case OpKind::GeS:
+    return sbin(">=");
   case OpKind::Mux:
     return ref(o.operands[0]) + " ? " + ref(o.operands[1]) + " : " + ref(o.operands[2]);
   case OpKind::Concat: {
@@ -881,7 +920,8 @@ std::string ModuleEmitter::expr(ValueId v) const {
       s += (i ? ", " : "") + parts[i];
     return s + "}";
   }
-  case OpKind::Extract: return slice(o.operands[0], o.attr0, o.width);
+  case OpKind::Extract:
+    return slice(o.operands[0], o.attr0, o.width);
   case OpKind::ZExt: {
     uint32_t w = m_.width(o.operands[0]);
     return "{" + literal(o.width - w, 0) + ", " + ref(o.operands[0]) + "}";
@@ -896,9 +936,12 @@ std::string ModuleEmitter::expr(ValueId v) const {
     std::string fill = k == 1 ? sign : "{" + std::to_string(k) + "{" + sign + "}}";
     return "{" + fill + ", " + ref(a) + "}";
   }
-  case OpKind::RedAnd: return "&" + ref(o.operands[0]);
-  case OpKind::RedOr: return "|" + ref(o.operands[0]);
-  case OpKind::RedXor: return "^" + ref(o.operands[0]);
+  case OpKind::RedAnd:
+    return "&" + ref(o.operands[0]);
+  case OpKind::RedOr:
+    return "|" + ref(o.operands[0]);
+  case OpKind::RedXor:
+    return "^" + ref(o.operands[0]);
   case OpKind::MemRead:
     return memReadExpr(m_.memories[o.attr0], memNames_[o.attr0], o.memAddr());
   default:
@@ -930,9 +973,9 @@ void ModuleEmitter::emitInstance(std::ostringstream &os, uint32_t idx) {
         unusedOutputs_.push_back({dummy, w * inst.count});
         sig = dummy;
         if (array)
-          sig += w == 1 ? "[" + genvar_ + "]"
-                        : "[" + genvar_ + "*" + std::to_string(w) + " +: " + std::to_string(w) +
-                              "]";
+          sig += w == 1
+                     ? "[" + genvar_ + "]"
+                     : "[" + genvar_ + "*" + std::to_string(w) + " +: " + std::to_string(w) + "]";
         conns.push_back(ind + "." + cports[p] + "(" + sig + ")");
         continue;
       }
@@ -994,10 +1037,9 @@ void ModuleEmitter::emitRegisters(std::ostringstream &os) {
     std::string s;
     std::string assignNext = names_[r] + " <= " + ref(o.regNext()) + ";\n";
     if (o.regHasReset() && !o.regAsyncReset()) {
-      s += ind + "if (" + ref(o.regReset()) + ") " + names_[r] + " <= " + literal(o.value) +
-           ";\n";
-      s += ind + (o.regHasEnable() ? "else if (" + ref(o.regEnable()) + ") " : "else ") +
-           assignNext;
+      s += ind + "if (" + ref(o.regReset()) + ") " + names_[r] + " <= " + literal(o.value) + ";\n";
+      s +=
+          ind + (o.regHasEnable() ? "else if (" + ref(o.regEnable()) + ") " : "else ") + assignNext;
     } else if (o.regHasEnable()) {
       s += ind + "if (" + ref(o.regEnable()) + ") " + assignNext;
     } else {
@@ -1118,20 +1160,20 @@ void ModuleEmitter::emitInitial(std::ostringstream &os) {
     if (!memLive_[mi])
       continue;
     const hw::Memory &mem = m_.memories[mi];
-    bool allZero = mem.init.size() != mem.depth ||
-                   std::all_of(mem.init.begin(), mem.init.end(),
-                               [](const BitVec &w) { return w.isZero(); });
+    bool allZero =
+        mem.init.size() != mem.depth ||
+        std::all_of(mem.init.begin(), mem.init.end(), [](const BitVec &w) { return w.isZero(); });
     if (allZero) {
       if (loopVar.empty())
         loopVar = namer_.unique("i");
       lines.push_back("for (" + loopVar + " = 0; " + loopVar + " < " + std::to_string(mem.depth) +
-                      "; " + loopVar + " = " + loopVar + " + 1) " + memNames_[mi] + "[" +
-                      loopVar + "] = " + literal(mem.width, 0) + ";");
+                      "; " + loopVar + " = " + loopVar + " + 1) " + memNames_[mi] + "[" + loopVar +
+                      "] = " + literal(mem.width, 0) + ";");
       continue;
     }
     for (uint32_t a = 0; a < mem.depth; ++a)
-      lines.push_back(memNames_[mi] + "[" + std::to_string(a) + "] = " +
-                      literal(mem.init[a].resize(mem.width)) + ";");
+      lines.push_back(memNames_[mi] + "[" + std::to_string(a) +
+                      "] = " + literal(mem.init[a].resize(mem.width)) + ";");
   }
   if (lines.empty())
     return;
@@ -1226,8 +1268,8 @@ Expected<std::string> ModuleEmitter::emit() {
   }
   for (size_t i = 0; i < m_.ops.size(); ++i)
     if (m_.ops[i].kind == OpKind::Const && !names_[i].empty()) {
-      body << "  wire " << range(m_.ops[i].width) << names_[i] << " = "
-           << literal(m_.ops[i].value) << ";\n";
+      body << "  wire " << range(m_.ops[i].width) << names_[i] << " = " << literal(m_.ops[i].value)
+           << ";\n";
       any = true;
     }
   if (any && !order.empty())
@@ -1283,11 +1325,12 @@ Expected<std::string> ModuleEmitter::emit() {
     for (size_t p = 0; p < m_.ports.size(); ++p) {
       const hw::Port &port = m_.ports[p];
       ValueId alias = portAlias_[p];
-      bool isReg = alias != kNoValue && (m_.op(alias).kind == OpKind::Reg ||
-                                         (m_.op(alias).kind == OpKind::MemRead &&
-                                          m_.op(alias).memSync()));
+      bool isReg =
+          alias != kNoValue && (m_.op(alias).kind == OpKind::Reg ||
+                                (m_.op(alias).kind == OpKind::MemRead && m_.op(alias).memSync()));
       os << "  " << (port.dir == hw::PortDir::In ? "input" : "output")
-         << (isReg ? " reg " : " wire ") << range(port.width) << ports[p] << (p + 1 < m_.ports.size() ? ",\n" : "\n");
+         << (isReg ? " reg " : " wire ") << range(port.width) << ports[p]
+         << (p + 1 < m_.ports.size() ? ",\n" : "\n");
     }
     os << ");\n";
   }

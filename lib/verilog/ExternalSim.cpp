@@ -18,6 +18,7 @@
 #include "verilog/ExternalSim.h"
 
 #include "support/FileIO.h"
+#include "support/Process.h"
 
 #include <algorithm>
 #include <cctype>
@@ -120,80 +121,7 @@ std::string firstLines(const std::string &text, int maxLines = 20) {
   return out;
 }
 
-struct ProcResult {
-  int exitCode = -1;  ///< -1: killed by a signal
-  bool timedOut = false;
-  double seconds = 0;
-  uint64_t maxRssKb = 0;
-  std::string out, err;
-};
-
-/// Runs argv[0] (PATH lookup) in `cwd` with stdout/stderr to `logBase`.out/.err.
-Expected<ProcResult> runProcess(const std::vector<std::string> &argv, const std::string &cwd,
-                                const std::string &logBase, double timeoutSeconds = 0) {
-  std::string outPath = logBase + ".out", errPath = logBase + ".err";
-  std::vector<char *> cargv;
-  for (const std::string &a : argv)
-    cargv.push_back(const_cast<char *>(a.c_str()));
-  cargv.push_back(nullptr);
-
-  auto start = std::chrono::steady_clock::now();
-  pid_t pid = fork();
-  if (pid < 0)
-    return Diagnostic::error("reference-failed",
-                             "cannot start '" + argv[0] + "': " + std::strerror(errno));
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    if (chdir(cwd.c_str()) != 0)
-      _exit(126);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0)
-      _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    setpgid(0, 0);
-    execvp(cargv[0], cargv.data());
-    static const char kMsg[] = "exec failed: command not found or not executable\n";
-    ssize_t ignored = write(2, kMsg, sizeof kMsg - 1);
-    (void)ignored;
-    _exit(127);
-  }
-
-  ProcResult r;
-  int status = 0;
-  struct rusage ru {};
-  int sleepUs = 200;
-  for (;;) {
-    pid_t w = wait4(pid, &status, timeoutSeconds > 0 ? WNOHANG : 0, &ru);
-    if (w == pid)
-      break;
-    if (w < 0 && errno != EINTR)
-      return Diagnostic::error("reference-failed",
-                               "waiting for '" + argv[0] + "': " + std::strerror(errno));
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (timeoutSeconds > 0 && elapsed > timeoutSeconds && !r.timedOut) {
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      r.timedOut = true;
-    }
-    if (timeoutSeconds > 0) {
-      std::this_thread::sleep_for(std::chrono::microseconds(sleepUs));
-      sleepUs = std::min(sleepUs * 2, 20000);
-    }
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.maxRssKb = static_cast<uint64_t>(ru.ru_maxrss);
-  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (auto t = readTextFile(outPath); t.ok())
-    r.out = std::move(*t);
-  if (auto t = readTextFile(errPath); t.ok())
-    r.err = std::move(*t);
-  return r;
-}
+using ProcResult = ProcessResult;
 
 Diagnostic toolError(const std::string &what, const ProcResult &p) {
   std::string msg = what;
@@ -212,8 +140,7 @@ Diagnostic toolError(const std::string &what, const ProcResult &p) {
 }
 
 /// First line of `tool args` output, cached per tool.
-std::string toolVersion(const std::string &tool, const std::string &arg,
-                        const std::string &dir) {
+std::string toolVersion(const std::string &tool, const std::string &arg, const std::string &dir) {
   static std::mutex mu;
   static std::map<std::string, std::string> cache;
   std::lock_guard<std::mutex> lock(mu);
@@ -296,8 +223,7 @@ std::vector<uint64_t> stimulusWords(const std::vector<DataInput> &ins, const Ref
   return words;
 }
 
-Status checkOptions(const std::vector<RefPort> &inputs, const RefOptions &opts,
-                    uint64_t &cycles) {
+Status checkOptions(const std::vector<RefPort> &inputs, const RefOptions &opts, uint64_t &cycles) {
   if (opts.workDir.empty())
     return Diagnostic::error("reference-failed", "no work directory given");
   size_t nData = 0;
@@ -317,8 +243,7 @@ Status checkOptions(const std::vector<RefPort> &inputs, const RefOptions &opts,
   std::error_code ec;
   fs::create_directories(opts.workDir, ec);
   if (ec)
-    return Diagnostic::error("io-error",
-                             "cannot create '" + opts.workDir + "': " + ec.message());
+    return Diagnostic::error("io-error", "cannot create '" + opts.workDir + "': " + ec.message());
   return Status::success();
 }
 
@@ -331,21 +256,24 @@ Status checkOptions(const std::vector<RefPort> &inputs, const RefOptions &opts,
 /// names in its C++ reserved-word list get a "__SYM__" prefix.
 std::string verilatorName(const std::string &name) {
   static const std::set<std::string> kReserved = {
-      "alignas",   "alignof",      "and",        "and_eq",      "asm",          "auto",
-      "bitand",    "bitor",        "bool",       "break",       "case",         "catch",
-      "char",      "char16_t",     "char32_t",   "class",       "compl",        "concept",
-      "const",     "const_cast",   "constexpr",  "continue",    "decltype",     "default",
-      "delete",    "do",           "double",     "dynamic_cast", "else",        "enum",
-      "explicit",  "export",       "extern",     "false",       "float",        "for",
-      "friend",    "goto",         "if",         "inline",      "int",          "long",
-      "mutable",   "namespace",    "new",        "noexcept",    "not",          "not_eq",
-      "nullptr",   "operator",     "or",         "or_eq",       "private",      "protected",
-      "public",    "register",     "requires",   "return",      "short",        "signed",
-      "sizeof",    "static",       "static_assert", "static_cast", "struct",    "switch",
-      "template",  "this",         "thread_local", "throw",     "true",         "try",
-      "typedef",   "typeid",       "typename",   "uint16_t",    "uint32_t",     "uint8_t",
-      "union",     "unsigned",     "using",      "virtual",     "void",         "volatile",
-      "wchar_t",   "while",        "xor",        "xor_eq"};
+      "alignas",   "alignof",  "and",           "and_eq",       "asm",
+      "auto",      "bitand",   "bitor",         "bool",         "break",
+      "case",      "catch",    "char",          "char16_t",     "char32_t",
+      "class",     "compl",    "concept",       "const",        "const_cast",
+      "constexpr", "continue", "decltype",      "default",      "delete",
+      "do",        "double",   "dynamic_cast",  "else",         "enum",
+      "explicit",  "export",   "extern",        "false",        "float",
+      "for",       "friend",   "goto",          "if",           "inline",
+      "int",       "long",     "mutable",       "namespace",    "new",
+      "noexcept",  "not",      "not_eq",        "nullptr",      "operator",
+      "or",        "or_eq",    "private",       "protected",    "public",
+      "register",  "requires", "return",        "short",        "signed",
+      "sizeof",    "static",   "static_assert", "static_cast",  "struct",
+      "switch",    "template", "this",          "thread_local", "throw",
+      "true",      "try",      "typedef",       "typeid",       "typename",
+      "uint16_t",  "uint32_t", "uint8_t",       "union",        "unsigned",
+      "using",     "virtual",  "void",          "volatile",     "wchar_t",
+      "while",     "xor",      "xor_eq"};
   if (kReserved.count(name))
     return "__SYM__" + name;
   std::string out;
@@ -406,7 +334,8 @@ std::string verilatorHarness(const std::vector<RefPort> &inputs,
         "                    const uint64_t *words, FILE *out) {\n"
         "  uint64_t st = seed, h = 0;\n  size_t pos = 0;\n"
         "  uint64_t w["
-     << maxWords << "];\n"
+     << maxWords
+     << "];\n"
         "  (void)st; (void)pos; (void)words; (void)resetCycles;\n"
         "  std::vector<uint64_t> rec;\n"
         "  for (uint64_t c = 0; c < cycles; ++c) {\n";
@@ -432,8 +361,8 @@ std::string verilatorHarness(const std::vector<RefPort> &inputs,
     } else {
       uint32_t n32 = (d.width + 31) / 32;
       for (uint32_t k = 0; k < n32; ++k)
-        os << "    dut->" << verilatorName(d.name) << "[" << k << "] = (uint32_t)(w[" << k / 2 << "]"
-           << (k % 2 ? " >> 32" : "") << ");\n";
+        os << "    dut->" << verilatorName(d.name) << "[" << k << "] = (uint32_t)(w[" << k / 2
+           << "]" << (k % 2 ? " >> 32" : "") << ");\n";
     }
   }
   os << "    dut->eval();\n";
@@ -447,8 +376,7 @@ std::string verilatorHarness(const std::vector<RefPort> &inputs,
         os << "    w[" << k << "] = (uint64_t)dut->" << verilatorName(o.name) << "[" << 2 * k
            << "]";
         if (2 * k + 1 < n32)
-          os << " | ((uint64_t)dut->" << verilatorName(o.name) << "[" << 2 * k + 1
-             << "] << 32)";
+          os << " | ((uint64_t)dut->" << verilatorName(o.name) << "[" << 2 * k + 1 << "] << 32)";
         os << ";\n";
       }
     }
@@ -552,12 +480,12 @@ Expected<RefResult> runVerilator(const std::vector<std::string> &files, const st
   RefResult res;
   res.version = toolVersion(opts.verilator, "--version", opts.workDir);
 
-  std::vector<std::string> vflags = {"--cc", "--exe", "--prefix", "Vdut", "--top-module", top,
-                                     "-Wno-fatal", "-Wno-lint", "-Wno-style"};
+  std::vector<std::string> vflags = {"--cc", "--exe",      "--prefix",  "Vdut",      "--top-module",
+                                     top,    "-Wno-fatal", "-Wno-lint", "-Wno-style"};
   std::vector<std::string> makeVars;
   if (opts.benchmarkFlags) {
-    for (const char *f : {"-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert",
-                          "-CFLAGS", "-O2"})
+    for (const char *f :
+         {"-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-CFLAGS", "-O2"})
       vflags.push_back(f);
     makeVars.push_back("OPT_FAST=-O2");
   } else {
@@ -628,8 +556,8 @@ Expected<RefResult> runVerilator(const std::vector<std::string> &files, const st
       return toolError("verilator", fe);
     res.frontEndSeconds = fe.seconds;
 
-    std::vector<std::string> make = {"make", "-C", obj, "-f", "Vdut.mk",
-                                     "-j" + std::to_string(std::max(1, opts.buildJobs))};
+    std::vector<std::string> make = {
+        "make", "-C", obj, "-f", "Vdut.mk", "-j" + std::to_string(std::max(1, opts.buildJobs))};
     make.insert(make.end(), makeVars.begin(), makeVars.end());
     TRY_ASSIGN(ProcResult cc, runProcess(make, dir, dir + "/make"));
     if (cc.exitCode != 0)
@@ -648,10 +576,9 @@ Expected<RefResult> runVerilator(const std::vector<std::string> &files, const st
   }
   if (opts.recordOutputs)
     outPath = runDir + "/verilator-outputs.bin";
-  TRY_ASSIGN(ProcResult run,
-             runProcess({exe, std::to_string(cycles), std::to_string(opts.seed),
-                         std::to_string(opts.resetCycles), inPath, outPath},
-                        runDir, runDir + "/verilator-run", opts.timeoutSeconds));
+  TRY_ASSIGN(ProcResult run, runProcess({exe, std::to_string(cycles), std::to_string(opts.seed),
+                                         std::to_string(opts.resetCycles), inPath, outPath},
+                                        runDir, runDir + "/verilator-run", opts.timeoutSeconds));
   if (run.exitCode != 0)
     return toolError("Verilator model", run);
   auto kv = parseKeyValues(run.out);
@@ -674,8 +601,7 @@ Expected<RefResult> runVerilator(const std::vector<std::string> &files, const st
     if (words.size() != perCycle * cycles)
       return Diagnostic::error("reference-failed",
                                "Verilator model wrote " + std::to_string(words.size()) +
-                                   " output words, expected " +
-                                   std::to_string(perCycle * cycles));
+                                   " output words, expected " + std::to_string(perCycle * cycles));
     size_t pos = 0;
     res.outputs.resize(cycles);
     for (uint64_t c = 0; c < cycles; ++c)
@@ -706,8 +632,8 @@ std::string hexDigits(const uint64_t *words, uint32_t width) {
 
 /// `name` as a Verilog identifier: itself when simple, else escaped.
 std::string verilogIdent(const std::string &name) {
-  bool simple = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) ||
-                                  name[0] == '_');
+  bool simple =
+      !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
   for (char c : name)
     simple = simple && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$');
   return simple ? name : "\\" + name + " ";
@@ -725,23 +651,19 @@ std::string icarusBench(const std::string &top, const std::vector<RefPort> &inpu
   os << "// Generated by tessera (lib/verilog/ExternalSim.cpp): Icarus test bench.\n"
         "module tessera_tb;\n";
   for (size_t i = 0; i < inputs.size(); ++i)
-    os << "  reg " << range(inputs[i].width) << "tb_i" << i << "; // " << inputs[i].name
-       << "\n";
+    os << "  reg " << range(inputs[i].width) << "tb_i" << i << "; // " << inputs[i].name << "\n";
   for (size_t i = 0; i < outputs.size(); ++i)
-    os << "  wire " << range(outputs[i].width) << "tb_o" << i << "; // " << outputs[i].name
-       << "\n";
+    os << "  wire " << range(outputs[i].width) << "tb_o" << i << "; // " << outputs[i].name << "\n";
   for (size_t i = 0; i < ins.size(); ++i)
     os << "  reg " << range(ins[i].width) << "tb_stim" << i << " [0:" << depth - 1 << "];\n";
   os << "  integer c, fd;\n\n  " << verilogIdent(top) << " dut (";
   bool first = true;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    os << (first ? "" : ",") << "\n    ." << verilogIdent(inputs[i].name) << "(tb_i" << i
-       << ")";
+    os << (first ? "" : ",") << "\n    ." << verilogIdent(inputs[i].name) << "(tb_i" << i << ")";
     first = false;
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
-    os << (first ? "" : ",") << "\n    ." << verilogIdent(outputs[i].name) << "(tb_o" << i
-       << ")";
+    os << (first ? "" : ",") << "\n    ." << verilogIdent(outputs[i].name) << "(tb_o" << i << ")";
     first = false;
   }
   os << "\n  );\n\n  initial begin\n";
@@ -804,8 +726,8 @@ Expected<RefResult> runIcarus(const std::vector<std::string> &files, const std::
   std::string vvp = "vvp";
   if (size_t slash = opts.iverilog.rfind('/'); slash != std::string::npos)
     vvp = opts.iverilog.substr(0, slash + 1) + "vvp";
-  std::vector<std::string> argv = {opts.iverilog, "-g2005", "-o", "sim.vvp", "-s",
-                                   "tessera_tb", "tb.v"};
+  std::vector<std::string> argv = {opts.iverilog, "-g2005",     "-o",  "sim.vvp",
+                                   "-s",          "tessera_tb", "tb.v"};
   for (const std::string &f : files)
     argv.push_back(fs::absolute(f).string());
   TRY_ASSIGN(ProcResult fe, runProcess(argv, dir, dir + "/iverilog"));
@@ -831,8 +753,7 @@ Expected<RefResult> runIcarus(const std::vector<std::string> &files, const std::
     for (const RefPort &o : outputs) {
       std::string tok;
       if (!(ls >> tok))
-        return Diagnostic::error("reference-failed", "Icarus output line " +
-                                                         std::to_string(c + 1) +
+        return Diagnostic::error("reference-failed", "Icarus output line " + std::to_string(c + 1) +
                                                          " has too few values");
       bool unknown = false;
       for (char &ch : tok)
@@ -844,8 +765,8 @@ Expected<RefResult> runIcarus(const std::vector<std::string> &files, const std::
         res.firstUnknown = "cycle " + std::to_string(c) + " output " + o.name;
       std::optional<hw::BitVec> v = hw::BitVec::parse("0x" + tok, o.width);
       if (!v)
-        return Diagnostic::error("reference-failed", "Icarus output '" + tok + "' of " +
-                                                         o.name + " does not fit " +
+        return Diagnostic::error("reference-failed", "Icarus output '" + tok + "' of " + o.name +
+                                                         " does not fit " +
                                                          std::to_string(o.width) + " bits");
       for (size_t k = 0; k < v->numWords(); ++k)
         h = checksumMix(h, v->word(k));

@@ -33,15 +33,15 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <fcntl.h>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <tuple>
+#include <unistd.h>
 #include <unordered_map>
 
 extern char **environ;
@@ -49,11 +49,11 @@ extern char **environ;
 namespace tessera::verilog {
 
 using hw::BitVec;
+using hw::kNoValue;
 using hw::ModuleBuilder;
 using hw::Op;
 using hw::OpKind;
 using hw::ValueId;
-using hw::kNoValue;
 using nlohmann::json;
 
 namespace {
@@ -216,9 +216,9 @@ std::string netName(const std::string &y) { return y[0] == '\\' ? y.substr(1) : 
 
 Diagnostic unsupported(const std::string &type, const std::string &cell, const std::string &why,
                        const SourceLoc &loc) {
-  return Diagnostic::error("unsupported-cell", "unsupported cell type '" + type + "' (cell '" +
-                                                   netName(cell) + "'): " + why,
-                           loc);
+  return Diagnostic::error(
+      "unsupported-cell",
+      "unsupported cell type '" + type + "' (cell '" + netName(cell) + "'): " + why, loc);
 }
 
 struct BitsHash {
@@ -236,12 +236,14 @@ struct BitsHash {
 
 const std::set<std::string> &combinationalCells() {
   static const std::set<std::string> s = {
-      "$not", "$pos", "$neg", "$and", "$or", "$xor", "$xnor", "$add", "$sub", "$mul", "$div",
-      "$mod", "$divfloor", "$modfloor", "$shl", "$shr", "$sshl", "$sshr", "$shift", "$shiftx",
-      "$lt", "$le", "$gt", "$ge", "$eq", "$ne", "$eqx", "$nex", "$logic_and", "$logic_or",
-      "$logic_not", "$reduce_and", "$reduce_or", "$reduce_xor", "$reduce_xnor",
-      "$reduce_bool", "$mux", "$pmux", "$bmux", "$demux", "$bwmux", "$bweqx", "$slice",
-      "$concat"};
+      "$not",       "$pos",        "$neg",       "$and",        "$or",          "$xor",
+      "$xnor",      "$add",        "$sub",       "$mul",        "$div",         "$mod",
+      "$divfloor",  "$modfloor",   "$shl",       "$shr",        "$sshl",        "$sshr",
+      "$shift",     "$shiftx",     "$lt",        "$le",         "$gt",          "$ge",
+      "$eq",        "$ne",         "$eqx",       "$nex",        "$logic_and",   "$logic_or",
+      "$logic_not", "$reduce_and", "$reduce_or", "$reduce_xor", "$reduce_xnor", "$reduce_bool",
+      "$mux",       "$pmux",       "$bmux",      "$demux",      "$bwmux",       "$bweqx",
+      "$slice",     "$concat"};
   return s;
 }
 const std::set<std::string> &flipFlopCells() {
@@ -285,11 +287,9 @@ struct CellInfo {
 
 class ModuleImporter {
 public:
-  ModuleImporter(const std::string &yosysName, const json &jm,
-                 const std::vector<std::string> &portOrder, hw::Module &m, hw::Design &d,
-                 const std::map<std::string, std::string> &moduleNames)
-      : yosysName_(yosysName), jm_(jm), portOrder_(portOrder), m_(m), d_(d), b_(m),
-        moduleNames_(moduleNames) {}
+  ModuleImporter(const json &jm, const std::vector<std::string> &portOrder, hw::Module &m,
+                 hw::Design &d, const std::map<std::string, std::string> &moduleNames)
+      : jm_(jm), portOrder_(portOrder), m_(m), d_(d), b_(m), moduleNames_(moduleNames) {}
 
   Status run();
 
@@ -326,8 +326,7 @@ private:
   std::vector<NetBit> producerInputs(const Producer &p) const;
   Status build(uint32_t p);
   Expected<ValueId> buildComb(const CellInfo &c);
-  Expected<ValueId> cellInput(const CellInfo &c, const char *port, uint32_t width,
-                              bool isSigned);
+  Expected<ValueId> cellInput(const CellInfo &c, const char *port, uint32_t width, bool isSigned);
   Status connectState();
   Status connectFlipFlop(const CellInfo &c, ValueId reg);
   Status connectMemory(const CellInfo &c, uint32_t mem);
@@ -342,8 +341,8 @@ private:
     auto key = std::make_tuple(v, width, w > width ? false : isSigned);
     if (auto it = exts_.find(key); it != exts_.end())
       return it->second;
-    ValueId r = w > width ? b_.extract(v, 0, width)
-                          : (isSigned ? b_.sext(v, width) : b_.zext(v, width));
+    ValueId r =
+        w > width ? b_.extract(v, 0, width) : (isSigned ? b_.sext(v, width) : b_.zext(v, width));
     exts_[key] = r;
     return r;
   }
@@ -360,7 +359,6 @@ private:
   }
   ValueId memAddr(const CellInfo &c, ValueId addr);
 
-  std::string yosysName_;
   const json &jm_;
   const std::vector<std::string> &portOrder_;
   hw::Module &m_;
@@ -475,11 +473,10 @@ Status ModuleImporter::declareState(uint32_t ci) {
     const json &j = *c.j;
     uint32_t width = static_cast<uint32_t>(paramInt(j, "WIDTH"));
     uint64_t size = paramInt(j, "SIZE");
-    uint32_t abits = static_cast<uint32_t>(paramInt(j, "ABITS"));
     if (width == 0 || size == 0 || size > (uint64_t(1) << 31))
-      return unsupported(t, c.name, "memory of width " + std::to_string(width) + " and size " +
-                                        std::to_string(size),
-                         c.loc);
+      return unsupported(
+          t, c.name,
+          "memory of width " + std::to_string(width) + " and size " + std::to_string(size), c.loc);
     std::vector<BitVec> init;
     const json &initParam = param(j, "INIT");
     if (!paramAllUndefined(initParam)) {
@@ -518,16 +515,13 @@ Status ModuleImporter::declareState(uint32_t ci) {
         continue;
       }
       if (!(r < clkPol.size() && clkPol[r]))
-        return unsupported(t, c.name, "negative-edge memory read ports are not supported",
-                           c.loc);
+        return unsupported(t, c.name, "negative-edge memory read ports are not supported", c.loc);
       for (uint32_t w = 0; w < wrPorts; ++w)
         if (r * wrPorts + w < transp.size() && transp[r * wrPorts + w])
-          return unsupported(t, c.name,
-                             "transparent (write-through) read ports are not supported",
+          return unsupported(t, c.name, "transparent (write-through) read ports are not supported",
                              c.loc);
       if ((r < srst.size() && srst[r] != kBit0) || (r < arst.size() && arst[r] != kBit0))
-        return unsupported(t, c.name, "memory read ports with a reset are not supported",
-                           c.loc);
+        return unsupported(t, c.name, "memory read ports with a reset are not supported", c.loc);
       Op op;
       op.kind = OpKind::MemRead;
       op.width = width;
@@ -542,7 +536,6 @@ Status ModuleImporter::declareState(uint32_t ci) {
       p.value = v;
       addProducer(p, d);
     }
-    (void)abits;
     return Status::success();
   }
   if (isInstance(c)) {
@@ -621,9 +614,9 @@ Expected<ValueId> ModuleImporter::value(const std::vector<NetBit> &bits) {
     runs.push_back(Run{false, dr.producer, dr.bit, 1, 0, {}});
   }
   // {0, x} is a zero extension.
-  bool zext = runs.size() == 2 && !runs[0].isConst && runs[1].isConst &&
-              std::none_of(runs[1].constBits.begin(), runs[1].constBits.end(),
-                           [](bool b) { return b; });
+  bool zext =
+      runs.size() == 2 && !runs[0].isConst && runs[1].isConst &&
+      std::none_of(runs[1].constBits.begin(), runs[1].constBits.end(), [](bool b) { return b; });
   if (zext)
     runs.pop_back();
   std::vector<ValueId> parts; // most significant first
@@ -691,9 +684,9 @@ Status ModuleImporter::produce(uint32_t root) {
         continue;
       if (pq.state == 1) {
         const CellInfo &c = cells_[pq.cell];
-        return Diagnostic::error("comb-cycle", "combinational loop through cell '" +
-                                                   netName(c.name) + "' (" + c.type + ")",
-                                 c.loc);
+        return Diagnostic::error(
+            "comb-cycle",
+            "combinational loop through cell '" + netName(c.name) + "' (" + c.type + ")", c.loc);
       }
       pq.state = 1;
       std::vector<NetBit> ins = producerInputs(pq);
@@ -756,9 +749,17 @@ Expected<ValueId> ModuleImporter::cellInput(const CellInfo &c, const char *port,
 Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
   const json &j = *c.j;
   const std::string &t = c.type;
-  uint32_t aw = static_cast<uint32_t>(paramInt(j, "A_WIDTH"));
-  uint32_t bw = static_cast<uint32_t>(paramInt(j, "B_WIDTH"));
-  uint32_t yw = static_cast<uint32_t>(connBits(c, "Y").size());
+  // Widths are those of the connections (Yosys keeps the *_WIDTH parameters equal to
+  // them; a netlist where they are missing or disagree is still read consistently).
+  auto width = [&](const char *port) { return static_cast<uint32_t>(connBits(c, port).size()); };
+  uint32_t aw = width("A"), bw = width("B"), sw = width("S"), yw = width("Y");
+  bool needsB = t != "$not" && t != "$pos" && t != "$neg" && t != "$logic_not" &&
+                t.rfind("$reduce_", 0) != 0 && t != "$slice" && t != "$bmux" && t != "$demux";
+  bool needsS = t == "$mux" || t == "$pmux" || t == "$bmux" || t == "$demux" || t == "$bwmux";
+  if (aw == 0 || (needsB && t != "$pmux" && bw == 0) || (needsS && sw == 0))
+    return Diagnostic::error(
+        "yosys-json", "cell '" + netName(c.name) + "' (" + t + ") has an empty input connection",
+        c.loc);
   bool as = paramInt(j, "A_SIGNED") != 0, bs = paramInt(j, "B_SIGNED") != 0;
   bool both = as && bs;
   auto A = [&](uint32_t w, bool s) { return cellInput(c, "A", w, s); };
@@ -781,9 +782,8 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
   }
   // Bitwise and modular arithmetic: the low Y bits depend only on the low Y bits.
   static const std::map<std::string, OpKind> kModular = {
-      {"$and", OpKind::And}, {"$or", OpKind::Or},   {"$xor", OpKind::Xor},
-      {"$xnor", OpKind::Xor}, {"$add", OpKind::Add}, {"$sub", OpKind::Sub},
-      {"$mul", OpKind::Mul}};
+      {"$and", OpKind::And}, {"$or", OpKind::Or},   {"$xor", OpKind::Xor}, {"$xnor", OpKind::Xor},
+      {"$add", OpKind::Add}, {"$sub", OpKind::Sub}, {"$mul", OpKind::Mul}};
   if (auto it = kModular.find(t); it != kModular.end()) {
     TRY_ASSIGN(ValueId a, A(yw, both));
     TRY_ASSIGN(ValueId bb, B(yw, both));
@@ -791,14 +791,14 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
     return t == "$xnor" ? b_.bitNot(r) : r;
   }
   if (t == "$bwmux") {
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
+    uint32_t w = yw;
     TRY_ASSIGN(ValueId a, cellInput(c, "A", w, false));
     TRY_ASSIGN(ValueId bb, cellInput(c, "B", w, false));
     TRY_ASSIGN(ValueId s, cellInput(c, "S", w, false));
     return b_.bitOr(b_.bitAnd(a, b_.bitNot(s)), b_.bitAnd(bb, s));
   }
   if (t == "$bweqx") {
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
+    uint32_t w = yw;
     TRY_ASSIGN(ValueId a, cellInput(c, "A", w, false));
     TRY_ASSIGN(ValueId bb, cellInput(c, "B", w, false));
     return b_.bitNot(b_.bitXor(a, bb));
@@ -820,10 +820,9 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
       // gains the divisor.
       ValueId rem = isDiv ? b_.binary(OpKind::RemS, a, bb) : r;
       ValueId zero = constant(w, 0);
-      ValueId adjust =
-          b_.bitAnd(b_.binary(OpKind::Ne, rem, zero),
-                    b_.binary(OpKind::Ne, b_.binary(OpKind::LtS, rem, zero),
-                              b_.binary(OpKind::LtS, bb, zero)));
+      ValueId adjust = b_.bitAnd(b_.binary(OpKind::Ne, rem, zero),
+                                 b_.binary(OpKind::Ne, b_.binary(OpKind::LtS, rem, zero),
+                                           b_.binary(OpKind::LtS, bb, zero)));
       r = isDiv ? b_.mux(adjust, b_.sub(r, constant(w, 1)), r) : b_.mux(adjust, b_.add(r, bb), r);
     }
     return ext(r, yw, false);
@@ -895,7 +894,7 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
   }
   // Multiplexers.
   if (t == "$mux") {
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
+    uint32_t w = yw;
     TRY_ASSIGN(ValueId a, cellInput(c, "A", w, false));
     TRY_ASSIGN(ValueId bb, cellInput(c, "B", w, false));
     TRY_ASSIGN(ValueId s, cellInput(c, "S", 1, false));
@@ -903,8 +902,9 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
   }
   if (t == "$pmux") {
     // One-hot select; with several bits set the lowest wins (Yosys leaves that case x).
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
-    uint32_t sw = static_cast<uint32_t>(paramInt(j, "S_WIDTH"));
+    uint32_t w = yw;
+    if (uint64_t(w) * sw > (uint64_t(1) << 24))
+      return unsupported(t, c.name, "select of " + std::to_string(sw) + " bits", c.loc);
     TRY_ASSIGN(ValueId y, cellInput(c, "A", w, false));
     TRY_ASSIGN(ValueId bb, cellInput(c, "B", w * sw, false));
     TRY_ASSIGN(ValueId s, cellInput(c, "S", sw, false));
@@ -913,9 +913,8 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
     return y;
   }
   if (t == "$bmux") {
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
-    uint32_t sw = static_cast<uint32_t>(paramInt(j, "S_WIDTH"));
-    if (sw > 24)
+    uint32_t w = yw;
+    if (sw > 16 || (uint64_t(w) << sw) > (uint64_t(1) << 24))
       return unsupported(t, c.name, "select of " + std::to_string(sw) + " bits", c.loc);
     TRY_ASSIGN(ValueId a, cellInput(c, "A", w << sw, false));
     TRY_ASSIGN(ValueId s, cellInput(c, "S", std::max<uint32_t>(sw, 1), false));
@@ -932,9 +931,8 @@ Expected<ValueId> ModuleImporter::buildComb(const CellInfo &c) {
     return level[0];
   }
   if (t == "$demux") {
-    uint32_t w = static_cast<uint32_t>(paramInt(j, "WIDTH"));
-    uint32_t sw = static_cast<uint32_t>(paramInt(j, "S_WIDTH"));
-    if (sw > 24)
+    uint32_t w = aw;
+    if (sw > 16 || (uint64_t(w) << sw) != yw)
       return unsupported(t, c.name, "select of " + std::to_string(sw) + " bits", c.loc);
     TRY_ASSIGN(ValueId a, cellInput(c, "A", w, false));
     TRY_ASSIGN(ValueId s, cellInput(c, "S", std::max<uint32_t>(sw, 1), false));
@@ -974,8 +972,8 @@ Status ModuleImporter::connectFlipFlop(const CellInfo &c, ValueId reg) {
   }
   if (m_.op(reg).regHasReset()) {
     bool async = m_.op(reg).regAsyncReset();
-    TRY_ASSIGN(ValueId rst, async ? polarized("ARST", "ARST_POLARITY")
-                                  : polarized("SRST", "SRST_POLARITY"));
+    TRY_ASSIGN(ValueId rst,
+               async ? polarized("ARST", "ARST_POLARITY") : polarized("SRST", "SRST_POLARITY"));
     // $sdffce: the reset only acts when enabled; hw resets win over enables.
     if (t == "$sdffce")
       rst = b_.bitAnd(rst, en);
@@ -1029,9 +1027,10 @@ Status ModuleImporter::connectMemory(const CellInfo &c, uint32_t mem) {
     TRY_ASSIGN(ValueId addr, value(slice(waddr, w * abits, abits)));
     addr = memAddr(c, addr);
     TRY_ASSIGN(ValueId data, value(slice(wdata, size_t(w) * width, width)));
+    data = ext(data, width, false);
     std::vector<NetBit> enBits = slice(wen, size_t(w) * width, width);
-    bool uniform = std::all_of(enBits.begin(), enBits.end(),
-                               [&](NetBit nb) { return nb == enBits[0]; });
+    bool uniform =
+        std::all_of(enBits.begin(), enBits.end(), [&](NetBit nb) { return nb == enBits[0]; });
     if (uniform) {
       TRY_ASSIGN(ValueId en, value({enBits[0]}));
       b_.memWrite(mem, clk, addr, data, en);
@@ -1040,6 +1039,7 @@ Status ModuleImporter::connectMemory(const CellInfo &c, uint32_t mem) {
     // Per-bit enables: write the whole word, keeping the disabled bits' old contents
     // (read combinationally before the edge).
     TRY_ASSIGN(ValueId en, value(enBits));
+    en = ext(en, width, false);
     ValueId old = b_.memReadAsync(mem, addr);
     ValueId merged = b_.bitOr(b_.bitAnd(data, en), b_.bitAnd(old, b_.bitNot(en)));
     b_.memWrite(mem, clk, addr, merged, b_.unary(OpKind::RedOr, en));
@@ -1063,8 +1063,8 @@ Status ModuleImporter::connectState() {
       for (uint32_t p = 0; p < callee->ports.size(); ++p) {
         if (callee->ports[p].dir != hw::PortDir::In)
           continue;
-        TRY_ASSIGN(ValueId v, cellInput(c, callee->ports[p].name.c_str(),
-                                        callee->ports[p].width, false));
+        TRY_ASSIGN(ValueId v,
+                   cellInput(c, callee->ports[p].name.c_str(), callee->ports[p].width, false));
         m_.instances[cellState_[ci]].inputs[p] = v;
       }
     }
@@ -1092,8 +1092,8 @@ void ModuleImporter::nameValues() {
     bool exact = true;
     for (uint32_t i = 0; i < bits.size() && exact; ++i) {
       auto di = drivers_.find(bits[i]);
-      exact = di != drivers_.end() && di->second.producer == d->second.producer &&
-              di->second.bit == i;
+      exact =
+          di != drivers_.end() && di->second.producer == d->second.producer && di->second.bit == i;
     }
     if (exact)
       m_.op(v).name = netName(it.key());
@@ -1191,8 +1191,8 @@ Diagnostic yosysError(const std::string &log) {
   size_t lineStart = log.rfind('\n', pos);
   lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
   size_t lineEnd = log.find('\n', pos);
-  std::string msg = log.substr(pos + 7, lineEnd == std::string::npos ? std::string::npos
-                                                                      : lineEnd - pos - 7);
+  std::string msg =
+      log.substr(pos + 7, lineEnd == std::string::npos ? std::string::npos : lineEnd - pos - 7);
   SourceLoc loc;
   std::string prefix = log.substr(lineStart, pos - lineStart);
   // "file.v:12: " before ERROR.
@@ -1222,23 +1222,59 @@ bool scriptSafe(const std::string &s, bool allowSpace) {
   return !s.empty();
 }
 
+/// Records the keys of modules.<name>.ports in file order, and nothing else.
+struct PortOrderSax : nlohmann::json_sax<json> {
+  std::map<std::string, std::vector<std::string>> portOrder;
+  std::vector<std::string> keyAt = std::vector<std::string>(8);
+  int depth = 0;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override {
+    ++depth;
+    return true;
+  }
+  bool end_object() override {
+    --depth;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth;
+    return true;
+  }
+  bool end_array() override {
+    --depth;
+    return true;
+  }
+  bool key(string_t &k) override {
+    if (depth >= 1 && depth < 8) {
+      keyAt[depth] = k;
+      if (depth == 4 && keyAt[1] == "modules" && keyAt[3] == "ports")
+        portOrder[keyAt[2]].push_back(k);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override {
+    return false;
+  }
+};
+
 } // namespace
 
 Expected<hw::Design> importYosysJson(const std::string &jsonText, const std::string &file,
                                      const std::string &top) {
-  // Port order is declaration order, which nlohmann::json (sorted keys) would lose and
-  // ordered_json is too slow to keep for netlists with 10^5 cells: record it while parsing.
-  std::map<std::string, std::vector<std::string>> portOrder;
-  std::vector<std::string> keyAt(8);
-  auto cb = [&](int depth, json::parse_event_t ev, json &parsed) {
-    if (ev == json::parse_event_t::key && depth >= 1 && depth < 8) {
-      keyAt[depth] = parsed.get<std::string>();
-      if (depth == 4 && keyAt[1] == "modules" && keyAt[3] == "ports")
-        portOrder[keyAt[2]].push_back(keyAt[4]);
-    }
-    return true;
-  };
-  json root = json::parse(jsonText, cb, /*allow_exceptions=*/false);
+  // Port order is declaration order, which nlohmann::json (sorted keys) loses and
+  // ordered_json is too slow to keep for netlists of 10^5 cells: a SAX pass records it.
+  PortOrderSax sax;
+  json::sax_parse(jsonText, &sax, nlohmann::detail::input_format_t::json, /*strict=*/true,
+                  /*ignore_comments=*/false);
+  std::map<std::string, std::vector<std::string>> &portOrder = sax.portOrder;
+  json root = json::parse(jsonText, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
     auto e = parseJson(jsonText, file);
     if (!e.ok())
@@ -1294,7 +1330,7 @@ Expected<hw::Design> importYosysJson(const std::string &jsonText, const std::str
     hw::Design d;
     for (const std::string &y : order) {
       hw::Module &m = d.addModule(names[y]);
-      ModuleImporter imp(y, modules[y], portOrder[y], m, d, names);
+      ModuleImporter imp(modules[y], portOrder[y], m, d, names);
       TRY(imp.run());
     }
     d.topName = names[top];
@@ -1335,8 +1371,7 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
     base = "/tmp";
   std::string tmpl = (base / "tessera-yosys-XXXXXX").string();
   if (!mkdtemp(tmpl.data()))
-    return Diagnostic::error("io-error", "cannot create a temporary directory in " +
-                                             base.string());
+    return Diagnostic::error("io-error", "cannot create a temporary directory in " + base.string());
   std::filesystem::path dir = tmpl;
   struct Cleanup {
     std::filesystem::path p;
@@ -1358,7 +1393,13 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
                        "\n"
                        "proc\n" +
                        (opts.flatten ? "flatten\n" : "") +
-                       "opt\n"
+                       // The word-level parts of `opt` (without opt_muxtree and its
+                       // iteration, which take minutes on flattened arrays).
+                       "opt_expr\n"
+                       "opt_merge\n"
+                       "opt_reduce\n"
+                       "opt_dff\n"
+                       "opt_clean\n"
                        "memory_collect\n"
                        "opt_clean\n"
                        "write_json " +
@@ -1368,8 +1409,8 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
   std::string logPath = (dir / "yosys.log").string();
   int rc = runProcess({opts.yosys, "-q", "-s", scriptPath}, logPath);
   if (rc < 0)
-    return Diagnostic::error("tool-not-found", "cannot run '" + opts.yosys +
-                                                   "' (is Yosys installed and on PATH?)");
+    return Diagnostic::error("tool-not-found",
+                             "cannot run '" + opts.yosys + "' (is Yosys installed and on PATH?)");
   if (rc != 0) {
     auto log = readTextFile(logPath);
     return yosysError(log.ok() ? *log : "");

@@ -7,9 +7,9 @@
 // memories as reg arrays.
 //
 // importVerilog runs Yosys (`read_verilog -sv`, `hierarchy -top`, `proc`, `flatten`
-// (optional), `memory -nomap`, `opt -full`? see Verilog.cpp, `write_json`) and converts
-// its JSON netlist into hw IR. Cells it does not support are named in the error with the
-// Verilog source location Yosys records.
+// (optional), word-level `opt_*` passes, `memory_collect`, `write_json`; see Import.cpp
+// and docs/verilog.md) and converts its JSON netlist into hw IR. Cells it does not
+// support are named in the error with the Verilog source location Yosys records.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -36,10 +36,10 @@ Expected<std::string> emitVerilog(const hw::Design &d, const EmitOptions &opts =
 std::vector<std::string> verilogPortNames(const hw::Module &m);
 
 struct ImportOptions {
-  std::string top;             ///< required: the top module
-  bool flatten = false;        ///< run Yosys `flatten` (one module out)
-  std::string yosys = "yosys"; ///< the Yosys executable
-  std::vector<std::string> defines;      ///< -DNAME[=VALUE]
+  std::string top;                  ///< required: the top module
+  bool flatten = false;             ///< run Yosys `flatten` (one module out)
+  std::string yosys = "yosys";      ///< the Yosys executable
+  std::vector<std::string> defines; ///< -DNAME[=VALUE]
   std::vector<std::string> includeDirs;
 };
 

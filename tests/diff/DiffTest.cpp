@@ -16,6 +16,8 @@
 // batch.v, mismatches.txt) in tests/diff/work/<name>/ of the build tree. Environment:
 //   TESSERA_DIFF_SEED=S [TESSERA_DIFF_DESIGNS=N] [TESSERA_DIFF_CYCLES=C] diff-tests
 //       --gtest_filter='Repro.*'   reruns one batch (N defaults to 1: one design)
+//   TESSERA_DIFF_FILE=F.hw with TESSERA_DIFF_SEED=S  checks the design in F.hw instead (S seeds
+//                                  the stimulus; used to reduce a failing design)
 //   TESSERA_DIFF_KEEP=1            keeps the work directory of passing batches too
 //
 //===----------------------------------------------------------------------===//
@@ -49,14 +51,16 @@ namespace {
 using Trace = std::vector<std::vector<BitVec>>; ///< [cycle][output]
 
 struct BatchSpec {
-  std::string name;     ///< work directory name
-  uint64_t seed = 1;    ///< design k has seed `seed + k`
+  std::string name;  ///< work directory name
+  uint64_t seed = 1; ///< design k has seed `seed + k`
   uint32_t designs = 25;
   uint64_t cycles = 100;
   bool keepOnPass = false;
   /// Compiled engine: the default compiler and flags (-O2, what users and the benchmark
   /// get) or, for a quicker build, clang++ -O0 when installed.
   bool optimizedModel = true;
+  /// A design file to check instead of a generated batch (TESSERA_DIFF_FILE).
+  std::string file;
 };
 
 bool haveClang() {
@@ -117,6 +121,11 @@ Expected<std::vector<Trace>> runSim(const hw::Design &d, sim::Engine engine,
 struct Column {
   std::string name;
   const Trace *trace = nullptr;
+  /// Designs ("d<k>", or "*" for all) whose outputs this column is not compared on.
+  std::set<std::string> skip;
+  bool skips(const std::string &design) const {
+    return skip.count("*") || skip.count(design);
+  }
 };
 
 /// Result of one batch run, for reporting.
@@ -124,6 +133,8 @@ struct BatchOutcome {
   bool ok = true;
   std::string report; ///< what went wrong, with enough to reproduce
   uint64_t comparedValues = 0;
+  uint64_t icarusSkippedDesigns = 0;    ///< designs with a division wider than 64 bits
+  uint64_t verilatorSkippedDesigns = 0; ///< designs with a signed one
   double seconds = 0;
   std::string timing;
 };
@@ -138,15 +149,22 @@ std::string designOf(const std::string &outputName) {
 /// design (all columns' values, at most `maxLines` lines) to `report`. Returns the number
 /// of differing values.
 uint64_t compareColumns(const std::vector<Column> &cols, const std::vector<std::string> &outNames,
-                        uint64_t cycles, uint64_t seed, std::string &report,
-                        uint64_t &compared, std::set<std::string> &seen, int maxLines = 40) {
+                        uint64_t cycles, uint64_t seed, std::string &report, uint64_t &compared,
+                        std::set<std::string> &seen, int maxLines = 40) {
   uint64_t bad = 0;
   int lines = 0;
   for (uint64_t c = 0; c < cycles; ++c)
     for (size_t o = 0; o < outNames.size(); ++o) {
-      const BitVec &ref = (*cols[0].trace)[c][o];
+      // The first column that checks this design is the reference.
+      const std::string des = designOf(outNames[o]);
+      size_t first = 0;
+      while (first + 1 < cols.size() && cols[first].skips(des))
+        ++first;
+      const BitVec &ref = (*cols[first].trace)[c][o];
       bool differ = false;
-      for (size_t k = 1; k < cols.size(); ++k) {
+      for (size_t k = first + 1; k < cols.size(); ++k) {
+        if (cols[k].skips(des))
+          continue;
         ++compared;
         if ((*cols[k].trace)[c][o] != ref) {
           ++bad;
@@ -175,17 +193,26 @@ BatchOutcome runBatch(const BatchSpec &spec) {
   auto fail = [&](const std::string &what) {
     out.ok = false;
     out.report += what + "\n";
-    out.report += "  files kept in " + work + "\n  reproduce: TESSERA_DIFF_SEED=" +
-                  std::to_string(spec.seed) + " TESSERA_DIFF_DESIGNS=" +
-                  std::to_string(spec.designs) + " TESSERA_DIFF_CYCLES=" +
-                  std::to_string(spec.cycles) + " tests/diff/diff-tests --gtest_filter='Repro.*'\n";
+    out.report += "  files kept in " + work +
+                  "\n  reproduce: TESSERA_DIFF_SEED=" + std::to_string(spec.seed) +
+                  " TESSERA_DIFF_DESIGNS=" + std::to_string(spec.designs) +
+                  " TESSERA_DIFF_CYCLES=" + std::to_string(spec.cycles) +
+                  " tests/diff/diff-tests --gtest_filter='Repro.*'\n";
     (void)writeTextFile(work + "/mismatches.txt", out.report);
     return out;
   };
 
-  hw::RandomDesignOptions ro;
-  ro.seed = spec.seed;
-  hw::Design d = hw::generateRandomBatch(ro, spec.designs);
+  hw::Design d;
+  if (spec.file.empty()) {
+    hw::RandomDesignOptions ro;
+    ro.seed = spec.seed;
+    d = hw::generateRandomBatch(ro, spec.designs);
+  } else {
+    auto loaded = hw::loadDesign(spec.file);
+    if (!loaded.ok())
+      return fail(loaded.error().render());
+    d = std::move(*loaded);
+  }
   (void)writeTextFile(work + "/batch.hw", hw::printDesign(d));
   DiagnosticEngine diags;
   if (!hw::verifyDesign(d, diags)) {
@@ -235,15 +262,36 @@ BatchOutcome runBatch(const BatchSpec &spec) {
   vo.tool = verilog::RefTool::Verilator;
   auto vl = verilog::runReference({vfile}, top.name(), ins, outs, vo);
   lap("verilator");
+  // Known reference bugs (docs/sim-verification.md, "Reference simulators"): Icarus
+  // Verilog 11 divides some values wider than 64 bits wrongly (an all-ones 89-bit dividend
+  // by 1 gives 0) and Verilator 5.006 some signed ones (a 111-bit `divs`, batch seed
+  // 1009000). Designs with such a division are not compared with that simulator; the
+  // other reference still checks them, except wide signed division, which only the two
+  // engines and the BitVec unit tests cover.
+  std::set<std::string> wideDiv, wideSignedDiv;
+  for (const auto &m : d.modules())
+    for (const hw::Op &op : m->ops) {
+      if (op.width <= 64)
+        continue;
+      std::string des = spec.file.empty() ? designOf(m->name()) : "*";
+      if (op.kind == hw::OpKind::DivU || op.kind == hw::OpKind::RemU)
+        wideDiv.insert(des);
+      if (op.kind == hw::OpKind::DivS || op.kind == hw::OpKind::RemS) {
+        wideDiv.insert(des);
+        wideSignedDiv.insert(des);
+      }
+    }
+  out.icarusSkippedDesigns = wideDiv.size();
+  out.verilatorSkippedDesigns = wideSignedDiv.size();
   if (vl.ok())
-    cols.push_back({"verilator", &vl->outputs});
+    cols.push_back({"verilator", &vl->outputs, wideSignedDiv});
   else
     problems.push_back("Verilator: " + vl.error().render());
   vo.tool = verilog::RefTool::Icarus;
   auto iv = verilog::runReference({vfile}, top.name(), ins, outs, vo);
   lap("icarus");
   if (iv.ok()) {
-    cols.push_back({"icarus", &iv->outputs});
+    cols.push_back({"icarus", &iv->outputs, wideDiv});
     if (!iv->firstUnknown.empty())
       problems.push_back("Icarus output has x/z bits: " + iv->firstUnknown);
   } else {
@@ -251,14 +299,15 @@ BatchOutcome runBatch(const BatchSpec &spec) {
   }
 
   std::string cache = work + "/sim-cache";
-  auto interp = runSim(d, sim::Engine::Interp, {spec.seed}, spec.cycles, cache, spec.optimizedModel);
+  auto interp =
+      runSim(d, sim::Engine::Interp, {spec.seed}, spec.cycles, cache, spec.optimizedModel);
   lap("interp");
   if (interp.ok())
     cols.push_back({"interp", &(*interp)[0]});
   else
     problems.push_back("sim interp: " + interp.error().render());
-  auto compiled = runSim(d, sim::Engine::Compiled, {spec.seed, laneSeed(spec.seed)},
-                         spec.cycles, cache, spec.optimizedModel);
+  auto compiled = runSim(d, sim::Engine::Compiled, {spec.seed, laneSeed(spec.seed)}, spec.cycles,
+                         cache, spec.optimizedModel);
   lap("compiled");
   if (compiled.ok()) {
     cols.push_back({"compiled", &(*compiled)[0]});
@@ -266,8 +315,8 @@ BatchOutcome runBatch(const BatchSpec &spec) {
   } else {
     problems.push_back("sim compiled: " + compiled.error().render());
   }
-  auto interpLane1 =
-      runSim(d, sim::Engine::Interp, {laneSeed(spec.seed)}, spec.cycles, cache, spec.optimizedModel);
+  auto interpLane1 = runSim(d, sim::Engine::Interp, {laneSeed(spec.seed)}, spec.cycles, cache,
+                            spec.optimizedModel);
   if (interpLane1.ok())
     laneCols.insert(laneCols.begin(), Column{"interp(seed2)", &(*interpLane1)[0]});
   else
@@ -289,7 +338,8 @@ BatchOutcome runBatch(const BatchSpec &spec) {
       problems.push_back("pass pipeline failed:\n" + os.str());
     } else {
       (void)writeTextFile(work + "/batch-opt.hw", hw::printDesign(opt));
-      auto r = runSim(opt, sim::Engine::Interp, {spec.seed}, spec.cycles, cache, spec.optimizedModel);
+      auto r =
+          runSim(opt, sim::Engine::Interp, {spec.seed}, spec.cycles, cache, spec.optimizedModel);
       if (r.ok())
         optTrace = std::move((*r)[0]);
       else
@@ -304,14 +354,14 @@ BatchOutcome runBatch(const BatchSpec &spec) {
   uint64_t bad = 0;
   std::set<std::string> failing; // designs with a mismatch ("d<k>")
   if (cols.size() >= 2)
-    bad += compareColumns(cols, outNames, spec.cycles, spec.seed, report, out.comparedValues,
-                          failing);
+    bad +=
+        compareColumns(cols, outNames, spec.cycles, spec.seed, report, out.comparedValues, failing);
   if (laneCols.size() == 2)
     bad += compareColumns(laneCols, outNames, spec.cycles, laneSeed(spec.seed), report,
                           out.comparedValues, failing);
   // Each failing design on its own, for reading (its stimulus in the batch differs from
   // a standalone run's, so the batch is what reproduces exactly).
-  for (const std::string &des : failing) {
+  for (const std::string &des : spec.file.empty() ? failing : std::set<std::string>{}) {
     hw::Design alone;
     for (const auto &m : d.modules())
       if (m->name().rfind(des + "_", 0) == 0)
@@ -328,10 +378,10 @@ BatchOutcome runBatch(const BatchSpec &spec) {
       for (const BitVec &v : row)
         for (size_t k = 0; k < v.numWords(); ++k)
           h = sim::checksumMix(h, v.word(k));
-    if (bad == 0 && h != vl->checksum)
+    if (bad == 0 && wideSignedDiv.empty() && h != vl->checksum)
       problems.push_back("Verilator harness checksum " + std::to_string(vl->checksum) +
                          " differs from the checksum of its outputs " + std::to_string(h));
-    if (iv.ok() && iv->checksum != vl->checksum && bad == 0)
+    if (iv.ok() && wideDiv.empty() && iv->checksum != vl->checksum && bad == 0)
       problems.push_back("checksums differ: verilator " + std::to_string(vl->checksum) +
                          " icarus " + std::to_string(iv->checksum));
   }
@@ -366,15 +416,19 @@ TEST_P(DiffBatch, AllEnginesAgree) {
   spec.seed = (p.slow ? 1000000 : 1000) + uint64_t(p.index) * 1000;
   // Quick batches keep their work directories so that a rerun skips the builds.
   spec.keepOnPass = !p.slow;
-  // A third of the batches build the compiled model as users get it (-O2, slow to
-  // compile), the rest quickly.
+  // A third of the batches build the compiled model as users get it (the default flags,
+  // slow to compile), the rest quickly (-O0). Batch 0 (seed 1000) is the regression test
+  // of the GCC 12 miscompile that -fno-ivopts avoids (docs/sim.md).
   spec.optimizedModel = p.index % 3 == 0;
   BatchOutcome r = runBatch(spec);
   EXPECT_TRUE(r.ok) << r.report;
-  std::printf("[diff] %s: %u designs x %llu cycles, %llu values compared, model %s, %.1fs (%s )\n",
+  std::printf("[diff] %s: %u designs x %llu cycles, %llu values compared (wide division: %llu "
+              "designs not in Icarus, %llu not in Verilator), model %s, %.1fs (%s )\n",
               spec.name.c_str(), spec.designs, static_cast<unsigned long long>(spec.cycles),
               static_cast<unsigned long long>(r.comparedValues),
-              spec.optimizedModel ? "-O2" : "quick", r.seconds, r.timing.c_str());
+              static_cast<unsigned long long>(r.icarusSkippedDesigns),
+              static_cast<unsigned long long>(r.verilatorSkippedDesigns),
+              spec.optimizedModel ? "default flags" : "-O0", r.seconds, r.timing.c_str());
 }
 
 std::vector<BatchParam> batches(bool slow, int n) {
@@ -388,8 +442,11 @@ std::string batchName(const ::testing::TestParamInfo<BatchParam> &info) {
   return std::to_string(info.param.index);
 }
 
-INSTANTIATE_TEST_SUITE_P(Quick, DiffBatch, ::testing::ValuesIn(batches(false, TESSERA_DIFF_QUICK_BATCHES)), batchName);
-INSTANTIATE_TEST_SUITE_P(Slow, DiffBatch, ::testing::ValuesIn(batches(true, TESSERA_DIFF_SLOW_BATCHES)), batchName);
+INSTANTIATE_TEST_SUITE_P(Quick, DiffBatch,
+                         ::testing::ValuesIn(batches(false, TESSERA_DIFF_QUICK_BATCHES)),
+                         batchName);
+INSTANTIATE_TEST_SUITE_P(Slow, DiffBatch,
+                         ::testing::ValuesIn(batches(true, TESSERA_DIFF_SLOW_BATCHES)), batchName);
 
 /// Reruns one batch given by the environment (see the file header).
 TEST(Repro, Batch) {
@@ -401,6 +458,10 @@ TEST(Repro, Batch) {
   spec.designs = static_cast<uint32_t>(envU64("TESSERA_DIFF_DESIGNS", 1));
   spec.cycles = envU64("TESSERA_DIFF_CYCLES", 100);
   spec.name = "repro-" + std::to_string(spec.seed) + "-" + std::to_string(spec.designs);
+  if (const char *f = std::getenv("TESSERA_DIFF_FILE")) {
+    spec.file = f;
+    spec.name = "repro-file-" + std::to_string(spec.seed);
+  }
   spec.keepOnPass = true;
   BatchOutcome r = runBatch(spec);
   EXPECT_TRUE(r.ok) << r.report;

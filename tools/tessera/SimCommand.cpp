@@ -45,7 +45,7 @@ struct SimFlags {
   uint64_t vcdFrom = 0;
   uint64_t vcdTo = UINT64_MAX;
   std::string cacheDir;
-  std::string cxxFlags = "-O2";
+  std::string cxxFlags = sim::SimOptions().cxxFlags;
 };
 
 Diagnostic withLine(Diagnostic d) {
@@ -251,7 +251,7 @@ void addSimCommand(CLI::App &app, int &rc) {
   cmd->add_option("--vcd-to", f->vcdTo, "cycle after the last one in the VCD");
   cmd->add_option("--cache-dir", f->cacheDir,
                   "compiled model cache (default $TESSERA_CACHE/sim or ~/.cache/tessera/sim)");
-  cmd->add_option("--cxx-flags", f->cxxFlags, "C++ optimisation flags for the model (default -O2)");
+  cmd->add_option("--cxx-flags", f->cxxFlags, "C++ optimisation flags for the model (default \"" + sim::SimOptions().cxxFlags + "\")");
   cmd->callback([f, &rc] { rc = runSim(*f); });
 }
 

@@ -112,8 +112,7 @@ void addVerilogCommand(CLI::App &app, int &rc) {
   auto o = std::make_shared<VerilogOptions>();
   CLI::App *cmd = app.add_subcommand(
       "verilog", "Write a .hw design as Verilog-2005, or import Verilog (--import) through Yosys");
-  cmd->add_option("files", o->inputs, "a .hw file, or with --import the Verilog files")
-      ->required();
+  cmd->add_option("files", o->inputs, "a .hw file, or with --import the Verilog files")->required();
   cmd->add_option("-o,--output", o->output, "write the result here (default: stdout)");
   cmd->add_flag("--import", o->import, "read Verilog (through Yosys) and write hw IR text");
   cmd->add_option("--top", o->top, "the top module (with --import)");

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "ToolRunner.h"
 
+#include "hw/Designs.h"
 #include "hw/RandomDesign.h"
 #include "hw/Semantics.h"
 #include "hw/Text.h"
@@ -63,12 +64,10 @@ std::string checkClean(const Design &d, const std::string &top, const std::strin
   return text;
 }
 
-const OpKind kBinaryKinds[] = {OpKind::Add,  OpKind::Sub,  OpKind::Mul, OpKind::DivU,
-                               OpKind::DivS, OpKind::RemU, OpKind::RemS, OpKind::And,
-                               OpKind::Or,   OpKind::Xor};
-const OpKind kCmpKinds[] = {OpKind::Eq,  OpKind::Ne,  OpKind::LtU, OpKind::LtS,
-                            OpKind::LeU, OpKind::LeS, OpKind::GtU, OpKind::GtS,
-                            OpKind::GeU, OpKind::GeS};
+const OpKind kBinaryKinds[] = {OpKind::Add,  OpKind::Sub,  OpKind::Mul, OpKind::DivU, OpKind::DivS,
+                               OpKind::RemU, OpKind::RemS, OpKind::And, OpKind::Or,   OpKind::Xor};
+const OpKind kCmpKinds[] = {OpKind::Eq,  OpKind::Ne,  OpKind::LtU, OpKind::LtS, OpKind::LeU,
+                            OpKind::LeS, OpKind::GtU, OpKind::GtS, OpKind::GeU, OpKind::GeS};
 const OpKind kShiftKinds[] = {OpKind::Shl, OpKind::ShrU, OpKind::ShrS};
 
 /// A combinational module: inputs a, b (width w), s (shift amount, width sw), c (1 bit);
@@ -194,20 +193,20 @@ TEST(VerilogEmit, MemoriesLintAndSynthesize) {
   std::vector<BitVec> init;
   for (uint32_t i = 0; i < 10; ++i)
     init.push_back(BitVec(8, i * 17));
-  uint32_t rom = b.memory("rom", 8, 10, init);  // non-power-of-two depth, initialized
-  uint32_t ram = b.memory("ram", 8, 16);        // zeros
-  uint32_t big = b.memory("big", 100, 5);       // wide words
-  uint32_t one = b.memory("one", 3, 1);         // a single word
-  uint32_t dead = b.memory("dead", 8, 4);       // written, never read
+  uint32_t rom = b.memory("rom", 8, 10, init); // non-power-of-two depth, initialized
+  uint32_t ram = b.memory("ram", 8, 16);       // zeros
+  uint32_t big = b.memory("big", 100, 5);      // wide words
+  uint32_t one = b.memory("one", 3, 1);        // a single word
+  uint32_t dead = b.memory("dead", 8, 4);      // written, never read
   b.memWrite(ram, clk, wa, wd, we);
   b.memWrite(ram, clk, b.constant(4, 3), b.constant(8, 0xaa), re); // later port wins
   b.memWrite(rom, clk, wa, wd, we);
   b.memWrite(big, clk, na, wide, we);
   b.memWrite(dead, clk, na, wd, we);
   b.memWrite(one, clk, na, b.extract(wd, 0, 3), we);
-  ValueId r0 = b.memReadSync(rom, clk, ra, re);  // wide address, range-checked
-  ValueId r1 = b.memReadSync(ram, clk, na);      // narrow address, no enable
-  ValueId r2 = b.memReadAsync(ram, wa);          // exact address width
+  ValueId r0 = b.memReadSync(rom, clk, ra, re);        // wide address, range-checked
+  ValueId r1 = b.memReadSync(ram, clk, na);            // narrow address, no enable
+  ValueId r2 = b.memReadAsync(ram, wa);                // exact address width
   ValueId r3 = b.memReadAsync(rom, b.constant(4, 12)); // constant, out of range
   ValueId r4 = b.memReadAsync(rom, b.constant(4, 2));
   ValueId r5 = b.memReadSync(big, clk, ra, re);
@@ -306,12 +305,11 @@ void checkSemantics(uint32_t w, uint32_t sw, bool verilator) {
       x = rng();
     return BitVec::fromWords(width, words);
   };
-  std::vector<std::vector<BitVec>> vectors; // a, b, s, c
+  std::vector<std::vector<BitVec>> vectors;             // a, b, s, c
   auto minInt = BitVec(w, 0).bitNot().lshr(1).bitNot(); // 100..0
   std::vector<BitVec> specials = {BitVec(w, 0), BitVec(w, 1), BitVec::ones(w), minInt,
                                   BitVec(w, 7)};
-  std::vector<BitVec> shifts = {BitVec(sw, 0), BitVec(sw, w - 1), BitVec(sw, 1),
-                                BitVec::ones(sw)};
+  std::vector<BitVec> shifts = {BitVec(sw, 0), BitVec(sw, w - 1), BitVec(sw, 1), BitVec::ones(sw)};
   if (sw < 32 && (uint64_t(1) << sw) > w)
     shifts.push_back(BitVec(sw, w));
   if (sw > 33) {
@@ -322,11 +320,10 @@ void checkSemantics(uint32_t w, uint32_t sw, bool verilator) {
   }
   for (const BitVec &x : specials)
     for (const BitVec &y : specials)
-      vectors.push_back({x, y, shifts[vectors.size() % shifts.size()],
-                         BitVec(1, vectors.size() & 1)});
+      vectors.push_back(
+          {x, y, shifts[vectors.size() % shifts.size()], BitVec(1, vectors.size() & 1)});
   for (int i = 0; i < 40; ++i)
-    vectors.push_back({rand(w), rand(w), i < 20 ? shifts[i % shifts.size()] : rand(sw),
-                       rand(1)});
+    vectors.push_back({rand(w), rand(w), i < 20 ? shifts[i % shifts.size()] : rand(sw), rand(1)});
 
   std::ostringstream tb;
   tb << "module tb;\n";
@@ -358,12 +355,13 @@ void checkSemantics(uint32_t w, uint32_t sw, bool verilator) {
 
   TempDir dir("sem");
   std::string dut = dir.write("dut.v", text), tbFile = dir.write("tb.v", tb.str());
-  ToolResult build =
-      verilator ? runTool("verilator --binary -Wno-fatal --top-module tb -Mdir " +
-                          dir.file("obj") + " -o sim " + dut + " " + tbFile)
-                : runTool("iverilog -o " + dir.file("sim") + " " + dut + " " + tbFile);
+  ToolResult build = verilator
+                         ? runTool("verilator --binary -Wno-fatal --top-module tb -Mdir " +
+                                   dir.file("obj") + " -o sim " + dut + " " + tbFile)
+                         : runTool("iverilog -o " + dir.file("sim") + " " + dut + " " + tbFile);
   ASSERT_EQ(build.rc, 0) << build.output;
-  ToolResult run = verilator ? runTool(dir.file("obj") + "/sim") : runTool("vvp -n " + dir.file("sim"));
+  ToolResult run =
+      verilator ? runTool(dir.file("obj") + "/sim") : runTool("vvp -n " + dir.file("sim"));
   ASSERT_EQ(run.rc, 0) << run.output;
 
   // Expected values: each output is driven by an op of the inputs (or of a constant).
@@ -463,6 +461,14 @@ TEST(VerilogEmit, HwTestDesignsLintAndSynthesize) {
     ASSERT_TRUE(d->top());
     checkClean(*d, legalTop(*d), f.stem().string(), /*coarseSynth=*/true);
   }
+}
+
+/// The benchmark designs (lib/hw/Designs.h): a systolic array kept as an instance array
+/// and the controller bank with its memories.
+TEST(VerilogEmit, BenchmarkDesignsLintAndSynthesize) {
+  checkClean(systolicArray(4), "systolic_4", "systolic", /*coarseSynth=*/true);
+  std::string v = checkClean(controllerDesign(2), "controller", "controller", true);
+  EXPECT_NE(v.find("module controller ("), std::string::npos);
 }
 
 /// Random designs (every op kind, mixed widths up to 130 bits, shift amounts up to 80

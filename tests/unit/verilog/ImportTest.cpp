@@ -55,8 +55,8 @@ const Op *findNamed(const Module &m, const std::string &name) {
 
 /// Runs `top` of `files` in Icarus with seeded random inputs; one line of hex outputs per
 /// cycle. Inputs named rst* are 1 in the first cycle and then 1 in about one cycle of 16.
-std::string simulateIcarus(const std::vector<std::string> &files, const Module &top,
-                           int cycles, uint64_t seed) {
+std::string simulateIcarus(const std::vector<std::string> &files, const Module &top, int cycles,
+                           uint64_t seed) {
   std::vector<std::string> names = verilogPortNames(top);
   std::ostringstream tb;
   tb << "module tb;\n";
@@ -142,8 +142,8 @@ TEST(VerilogImport, Counter) {
   std::vector<std::string> ports;
   for (const Port &p : m.ports)
     ports.push_back(p.name);
-  EXPECT_EQ(ports, (std::vector<std::string>{"clk", "rst", "en", "load", "value", "count",
-                                             "wrapped"}));
+  EXPECT_EQ(ports,
+            (std::vector<std::string>{"clk", "rst", "en", "load", "value", "count", "wrapped"}));
   const Op *count = findNamed(m, "count");
   ASSERT_TRUE(count);
   EXPECT_EQ(count->kind, OpKind::Reg);
@@ -245,7 +245,8 @@ TEST(VerilogImport, LatchIsUnsupported) {
 
 TEST(VerilogImport, YosysErrorsAreLocated) {
   TempDir dir("yosys-error");
-  std::string f = dir.write("syntax.v", "module s(input a, output b);\n  assign b = a +;\nendmodule\n");
+  std::string f =
+      dir.write("syntax.v", "module s(input a, output b);\n  assign b = a +;\nendmodule\n");
   ImportOptions opts;
   opts.top = "s";
   auto d = importVerilog({f}, opts);
@@ -290,6 +291,27 @@ TEST(VerilogImport, EmittedVerilogImportsBack) {
   ASSERT_TRUE(again.ok()) << again.error().render();
   EXPECT_EQ(again->top()->ports.size(), d.top()->ports.size());
   EXPECT_EQ(again->top()->memories.size(), 2u);
+}
+
+} // namespace
+
+namespace {
+
+/// The committed Yosys netlists (tests/data/verilog/json, also the fuzz seeds) import
+/// without running Yosys and give designs that verify and emit.
+TEST(VerilogImport, CommittedNetlistsImportWithoutYosys) {
+  for (const char *name : {"counter", "fsm", "memory", "alu", "array", "partsel"}) {
+    SCOPED_TRACE(name);
+    std::string path = dataFile(std::string("json/") + name + ".json");
+    auto text = readTextFile(path);
+    ASSERT_TRUE(text.ok());
+    auto d = importYosysJson(*text, path, name);
+    ASSERT_TRUE(d.ok()) << d.error().render();
+    DiagnosticEngine diags;
+    EXPECT_TRUE(verifyDesign(*d, diags));
+    EXPECT_TRUE(emitVerilog(*d).ok());
+    EXPECT_EQ(d->top()->name(), name);
+  }
 }
 
 } // namespace

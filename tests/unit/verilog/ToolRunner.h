@@ -36,8 +36,8 @@ class TempDir {
 public:
   explicit TempDir(const std::string &tag) {
     std::random_device rd;
-    path_ = std::filesystem::path(TESSERA_BINARY_DIR) / "test-tmp" /
-            (tag + "-" + std::to_string(rd()));
+    path_ =
+        std::filesystem::path(TESSERA_BINARY_DIR) / "test-tmp" / (tag + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
