@@ -20,6 +20,8 @@ void addExploreCommand(CLI::App &app, int &rc);
 void addHwCommand(CLI::App &app, int &rc);
 void addVerilogCommand(CLI::App &app, int &rc);
 void addSimCommand(CLI::App &app, int &rc);
+void addFpgaCommand(CLI::App &app, int &rc);
+void addAsmCommand(CLI::App &app, int &rc);
 
 /// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
 int fail(const Diagnostic &d);

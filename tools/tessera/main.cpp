@@ -26,6 +26,8 @@ int main(int argc, char **argv) {
   tessera::tool::addHwCommand(app, rc);
   tessera::tool::addVerilogCommand(app, rc);
   tessera::tool::addSimCommand(app, rc);
+  tessera::tool::addFpgaCommand(app, rc);
+  tessera::tool::addAsmCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -1,0 +1,2 @@
+        addi    r16, r1, 4
+        halt
