@@ -159,7 +159,7 @@ struct Run {
       std::string text = (log.ok() ? *log : "") + "\n" + p.err + p.out;
       if (!firstError(text))
         return toolFailure(opts.yosys, p, opts.timeoutSeconds);
-      Diagnostic d = yosysError(text);
+      Diagnostic d = verilog::yosysLogError(text);
       d.withNote(Diagnostic::note("full log: " + logPath));
       return d;
     }
@@ -457,28 +457,6 @@ Expected<NextpnrReport> parseNextpnrReport(std::string_view json, const std::str
   return r;
 }
 
-Diagnostic yosysError(const std::string &log) {
-  auto e = firstError(log);
-  if (!e)
-    return Diagnostic::error("yosys-error", "yosys failed: " + lastLines(log, 5));
-  auto &[prefix, msg] = *e;
-  SourceLoc loc;
-  // "file.v:12: ERROR: ..." — Yosys' located errors.
-  if (prefix.size() > 2 && prefix.compare(prefix.size() - 2, 2, ": ") == 0) {
-    std::string fl = prefix.substr(0, prefix.size() - 2);
-    size_t colon = fl.rfind(':');
-    if (colon != std::string::npos && colon > 0 && colon + 1 < fl.size() &&
-        fl.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-      loc.file = fl.substr(0, colon);
-      loc.line = static_cast<uint32_t>(std::strtoul(fl.c_str() + colon + 1, nullptr, 10));
-    }
-  }
-  Diagnostic d = Diagnostic::error("yosys-error", msg, loc);
-  if (loc.known() && loc.line > 0)
-    if (auto text = readTextFile(loc.file); text.ok())
-      d.withSourceLine(sourceLineAt(*text, loc.line));
-  return d;
-}
 
 Diagnostic nextpnrError(const std::string &log, const Device &device) {
   auto e = firstError(log);

@@ -141,9 +141,7 @@ struct NextpnrReport {
 /// nextpnr's --report JSON.
 Expected<NextpnrReport> parseNextpnrReport(std::string_view json, const std::string &file);
 
-/// The first `ERROR:` line of a Yosys log as a `yosys-error` diagnostic, located at the
-/// Verilog file:line Yosys names when it does.
-Diagnostic yosysError(const std::string &log);
+/// Yosys errors: verilog::yosysLogError (verilog/Verilog.h).
 /// The first `ERROR:` line of a nextpnr log: `design-too-large` naming the resource when
 /// placement ran out of BELs, else `nextpnr-error`.
 Diagnostic nextpnrError(const std::string &log, const Device &device);

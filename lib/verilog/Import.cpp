@@ -1183,34 +1183,6 @@ int runProcess(const std::vector<std::string> &argv, const std::string &logPath)
   return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
 }
 
-/// The first `ERROR:` line of a Yosys log as a diagnostic ("file:line: ERROR: msg").
-Diagnostic yosysError(const std::string &log) {
-  size_t pos = log.find("ERROR: ");
-  if (pos == std::string::npos)
-    return Diagnostic::error("yosys-error", "yosys failed: " + log.substr(0, 2000));
-  size_t lineStart = log.rfind('\n', pos);
-  lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
-  size_t lineEnd = log.find('\n', pos);
-  std::string msg =
-      log.substr(pos + 7, lineEnd == std::string::npos ? std::string::npos : lineEnd - pos - 7);
-  SourceLoc loc;
-  std::string prefix = log.substr(lineStart, pos - lineStart);
-  // "file.v:12: " before ERROR.
-  if (prefix.size() > 2 && prefix.compare(prefix.size() - 2, 2, ": ") == 0) {
-    std::string fl = prefix.substr(0, prefix.size() - 2);
-    size_t colon = fl.rfind(':');
-    if (colon != std::string::npos && colon > 0 &&
-        fl.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-      loc.file = fl.substr(0, colon);
-      loc.line = static_cast<uint32_t>(std::strtoul(fl.c_str() + colon + 1, nullptr, 10));
-    }
-  }
-  Diagnostic d = Diagnostic::error("yosys-error", msg, loc);
-  if (loc.known() && loc.line > 0)
-    if (auto text = readTextFile(loc.file); text.ok())
-      d.withSourceLine(sourceLineAt(*text, loc.line));
-  return d;
-}
 
 /// A Yosys script argument in double quotes (Yosys has no escapes inside them).
 std::string quoteArg(const std::string &s) { return "\"" + s + "\""; }
@@ -1413,10 +1385,38 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
                              "cannot run '" + opts.yosys + "' (is Yosys installed and on PATH?)");
   if (rc != 0) {
     auto log = readTextFile(logPath);
-    return yosysError(log.ok() ? *log : "");
+    return yosysLogError(log.ok() ? *log : "");
   }
   TRY_ASSIGN(std::string text, readTextFile(jsonPath));
   return importYosysJson(text, jsonPath, opts.top);
+}
+
+Diagnostic yosysLogError(const std::string &log) {
+  size_t pos = log.find("ERROR: ");
+  if (pos == std::string::npos)
+    return Diagnostic::error("yosys-error", "yosys failed: " + log.substr(0, 2000));
+  size_t lineStart = log.rfind('\n', pos);
+  lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
+  size_t lineEnd = log.find('\n', pos);
+  std::string msg =
+      log.substr(pos + 7, lineEnd == std::string::npos ? std::string::npos : lineEnd - pos - 7);
+  SourceLoc loc;
+  std::string prefix = log.substr(lineStart, pos - lineStart);
+  // "file.v:12: " before ERROR.
+  if (prefix.size() > 2 && prefix.compare(prefix.size() - 2, 2, ": ") == 0) {
+    std::string fl = prefix.substr(0, prefix.size() - 2);
+    size_t colon = fl.rfind(':');
+    if (colon != std::string::npos && colon > 0 &&
+        fl.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      loc.file = fl.substr(0, colon);
+      loc.line = static_cast<uint32_t>(std::strtoul(fl.c_str() + colon + 1, nullptr, 10));
+    }
+  }
+  Diagnostic d = Diagnostic::error("yosys-error", msg, loc);
+  if (loc.known() && loc.line > 0)
+    if (auto text = readTextFile(loc.file); text.ok())
+      d.withSourceLine(sourceLineAt(*text, loc.line));
+  return d;
 }
 
 } // namespace tessera::verilog

@@ -51,4 +51,8 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
 Expected<hw::Design> importYosysJson(const std::string &jsonText, const std::string &file,
                                      const std::string &top);
 
+/// The first `ERROR:` of a Yosys log as a `yosys-error` diagnostic, located at the Verilog
+/// file and line when Yosys names them ("file.v:12: ERROR: msg"), with the source line.
+Diagnostic yosysLogError(const std::string &log);
+
 } // namespace tessera::verilog

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "fpga/Fpga.h"
 #include "support/Process.h"
+#include "verilog/Verilog.h"
 
 #include "hw/Designs.h"
 #include "support/FileIO.h"
@@ -168,13 +169,13 @@ TEST(FpgaParse, NextpnrReport) {
 }
 
 TEST(FpgaParse, ToolErrors) {
-  Diagnostic y = yosysError("-- Parsing `x.v' using frontend ` -sv' --\n"
+  Diagnostic y = verilog::yosysLogError("-- Parsing `x.v' using frontend ` -sv' --\n"
                             "dir/x.v:8: ERROR: syntax error, unexpected TOK_ENDMODULE\n");
   EXPECT_EQ(y.id, "yosys-error");
   EXPECT_EQ(y.loc.file, "dir/x.v");
   EXPECT_EQ(y.loc.line, 8u);
   EXPECT_EQ(y.message, "syntax error, unexpected TOK_ENDMODULE");
-  Diagnostic top = yosysError("ERROR: Module `nope' not found!\n");
+  Diagnostic top = verilog::yosysLogError("ERROR: Module `nope' not found!\n");
   EXPECT_FALSE(top.loc.known());
   EXPECT_EQ(top.message, "Module `nope' not found!");
 
