@@ -778,26 +778,31 @@ private:
       uint32_t sw = widthOf(src);
       group_ = 0;
       std::string ind = openLoop(0, false);
-      std::string from = "&s->v" + std::to_string(src.node) + "[" +
-                         std::to_string(uint64_t(n.attr0) * L_) + (L_ > 1 ? " + l" : "") + "]";
+      // A scalar source (an array port forwarded to one value, e.g. every element's input
+      // driven by the same top-level signal) is the same value for every element: stride 0.
+      bool scalarSrc = net_.nodes[src.node].group == 0;
+      uint64_t first = scalarSrc ? 0 : uint64_t(n.attr0) * L_;
+      uint64_t stride = scalarSrc ? 0 : L_, strideW = scalarSrc ? 0 : L_ * numWords(sw);
+      std::string from = "&s->v" + std::to_string(src.node) + "[" + std::to_string(first) +
+                         (L_ > 1 ? " + l" : "") + "]";
       if (n.width <= 64) {
         out() << ind << "u64 w_[1];\n";
         if (sw <= 64)
-          out() << ind << "ts_pack(w_, 1, " << from << ", " << L_ << ", " << n.attr1 << ", " << sw
-                << ");\n";
+          out() << ind << "ts_pack(w_, 1, " << from << ", " << stride << ", " << n.attr1 << ", "
+                << sw << ");\n";
         else
-          out() << ind << "ts_packw(w_, 1, " << from << "[0], " << L_ * numWords(sw) << ", "
-                << n.attr1 << ", " << sw << ");\n";
+          out() << ind << "ts_packw(w_, 1, " << from << "[0], " << strideW << ", " << n.attr1
+                << ", " << sw << ");\n";
         out() << ind << "s->v" << id << "[" << idxScalar() << "] = (" << ctype(n.width)
               << ")w_[0];\n";
       } else {
         std::string d = "s->v" + std::to_string(id) + "[" + idxScalar() + "]";
         if (sw <= 64)
-          out() << ind << "ts_pack(" << d << ", " << numWords(n.width) << ", " << from << ", " << L_
-                << ", " << n.attr1 << ", " << sw << ");\n";
+          out() << ind << "ts_pack(" << d << ", " << numWords(n.width) << ", " << from << ", "
+                << stride << ", " << n.attr1 << ", " << sw << ");\n";
         else
           out() << ind << "ts_packw(" << d << ", " << numWords(n.width) << ", " << from << "[0], "
-                << L_ * numWords(sw) << ", " << n.attr1 << ", " << sw << ");\n";
+                << strideW << ", " << n.attr1 << ", " << sw << ");\n";
       }
       closeLoop(0);
       out() << "}\n";

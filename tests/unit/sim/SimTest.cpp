@@ -444,6 +444,48 @@ hw.module @top(in %x: i16, in %c: i1, out y: i16, out co: i1) {
   }
 }
 
+TEST_P(SimEngine, ArrayOutputForwardedFromABroadcastInput) {
+  // Every element's `o` is its `r` input, driven by the same top-level signal: the packed
+  // array output reads one scalar value for all elements (differential batch seed 1021000,
+  // design 20: the compiled engine read it with the array's stride, past the scalar).
+  hw::Design d = parseOrDie(R"(hw.module @m(in %clk: i1, in %r: i1, in %k: i3, out o: i1, out q: i3) {
+  output %r -> o
+  output %k -> q
+}
+hw.module @top(in %clk: i1, in %rst: i1, in %k: i3, in %pad: i8, out x: i7, out y: i4, out z: i12) {
+  instance "u"[4] @m(clk: %c4, r: %r4, k: %k4)
+  %c4 = concat %clk, %clk, %clk, %clk : i4
+  %r4 = concat %rst, %rst, %rst, %rst : i4
+  %k4 = concat %k, %k, %k, %k : i12
+  %p = instout "u".o : i4
+  %s = sext %p : i80
+  %n = not %s : i80
+  %e = extract %n from 73 : i7
+  %q = instout "u".q : i12
+  output %e -> x
+  output %p -> y
+  output %q -> z
+}
+)");
+  SimOptions o;
+  o.engine = GetParam();
+  o.cacheDir = testCacheDir();
+  auto s = Simulator::create(d, o);
+  ASSERT_TRUE(s.ok()) << s.error().render();
+  Simulator &sim = **s;
+  uint64_t seed = 7;
+  for (int i = 0; i < 40; ++i) {
+    uint64_t r = splitmix64(seed) & 1, k = splitmix64(seed) & 7, pad = splitmix64(seed) & 0xff;
+    sim.poke(in(sim, "rst"), r);
+    sim.poke(in(sim, "k"), k);
+    sim.poke(in(sim, "pad"), pad);
+    EXPECT_EQ(sim.peek64(out(sim, "y")), r ? 0xfu : 0u);
+    EXPECT_EQ(sim.peek64(out(sim, "x")), r ? 0u : 0x7fu);
+    EXPECT_EQ(sim.peek64(out(sim, "z")), k * 0x249u);
+    sim.step();
+  }
+}
+
 TEST_P(SimEngine, UnsupportedClockingIsReported) {
   hw::Design two =
       parseOrDie(R"(hw.module @m(in %c1: i1, in %c2: i1, in %d: i1, out q: i1, out r: i1) {
