@@ -30,21 +30,16 @@
 
 #include "support/FileIO.h"
 #include "support/Json.h"
+#include "support/Process.h"
 
 #include <algorithm>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <tuple>
-#include <unistd.h>
 #include <unordered_map>
-
-extern char **environ;
 
 namespace tessera::verilog {
 
@@ -1158,30 +1153,6 @@ Status ModuleImporter::run() {
 // Running Yosys
 //===----------------------------------------------------------------------===//
 
-/// Runs argv with stdout and stderr into `logPath`; the exit status, or -1 when the
-/// program could not be started.
-int runProcess(const std::vector<std::string> &argv, const std::string &logPath) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char *> args;
-  for (const std::string &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  if (!WIFEXITED(status))
-    return -1;
-  return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
-}
 
 
 /// A Yosys script argument in double quotes (Yosys has no escapes inside them).
@@ -1378,15 +1349,12 @@ Expected<hw::Design> importVerilog(const std::vector<std::string> &files,
                        quoteArg(jsonPath) + "\n";
   std::string scriptPath = (dir / "import.ys").string();
   TRY(writeTextFile(scriptPath, script));
-  std::string logPath = (dir / "yosys.log").string();
-  int rc = runProcess({opts.yosys, "-q", "-s", scriptPath}, logPath);
-  if (rc < 0)
+  auto run = runProcess({opts.yosys, "-q", "-s", scriptPath}, ".", (dir / "yosys").string());
+  if (!run.ok() || run->exitCode == 127 || run->exitCode < 0)
     return Diagnostic::error("tool-not-found",
                              "cannot run '" + opts.yosys + "' (is Yosys installed and on PATH?)");
-  if (rc != 0) {
-    auto log = readTextFile(logPath);
-    return yosysLogError(log.ok() ? *log : "");
-  }
+  if (run->exitCode != 0)
+    return yosysLogError(run->err + run->out);
   TRY_ASSIGN(std::string text, readTextFile(jsonPath));
   return importYosysJson(text, jsonPath, opts.top);
 }
