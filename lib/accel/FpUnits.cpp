@@ -467,6 +467,69 @@ ValueId fp32MaxUnit(ModuleBuilder &b, ValueId xIn, ValueId yIn) {
   return g.sel(g.lor(x.isNan, y.isNan), g.c(32, kFp32Nan), g.sel(xWins, cx, cy));
 }
 
+ValueId fp32DivUnit(ModuleBuilder &b, ValueId xIn, ValueId yIn) {
+  Gen g{b};
+  DecodedOperand x = decodeFp32(g, xIn), y = decodeFp32(g, yIn);
+  ValueId sign = g.b.bitXor(x.sign, y.sign);
+  // Restoring radix-2 recurrence on the 24-bit significands: quotient bit 26 compares
+  // sig_x with sig_y (sig_x / sig_y is in (1/2, 2)), then 26 more bits; the partial
+  // remainder stays below sig_y. q = floor(sig_x * 2^26 / sig_y) has 26 or 27 bits, so the
+  // guard bit is exact and a non-zero remainder is the sticky bit (the same rounding as
+  // numerics' wider quotient).
+  ValueId D = g.zx(y.sig, 25);
+  ValueId r = g.zx(x.sig, 25);
+  std::vector<ValueId> qBits; // most significant first
+  for (int i = 26; i >= 0; --i) {
+    if (i != 26)
+      r = g.shlc(r, 1); // r < D < 2^24, so 2r fits 25 bits
+    ValueId bit = g.geu(r, D);
+    r = g.sel(bit, g.b.sub(r, D), r);
+    qBits.push_back(bit);
+  }
+  qBits.push_back(g.anySet(r));    // sticky
+  ValueId mag = g.b.concat(qBits); // 28 bits: (2q + sticky)
+  ValueId lsbExp = g.b.sub(g.b.sub(x.lead, y.lead), g.ce(27));
+  ValueId rounded = roundPackFp32(g, sign, mag, lsbExp);
+  ValueId zero = g.b.concat({sign, g.c(31, 0)});
+  ValueId inf = g.b.concat({sign, g.c(31, 0x7F800000u)});
+  ValueId nan = g.lor({x.isNan, y.isNan, g.land(x.isInf, y.isInf), g.land(x.isZero, y.isZero)});
+  ValueId res = g.sel(x.isZero, zero, rounded);
+  res = g.sel(y.isZero, inf, res);
+  res = g.sel(y.isInf, zero, res);
+  res = g.sel(x.isInf, inf, res);
+  return g.sel(nan, g.c(32, kFp32Nan), res);
+}
+
+ValueId fp32SqrtUnit(ModuleBuilder &b, ValueId xIn) {
+  Gen g{b};
+  DecodedOperand x = decodeFp32(g, xIn);
+  // value = sig * 2^(lead - 23). The radicand sig * 2^k takes k = 28 (lead odd) or 29 (lead
+  // even) so that lead - 23 - k is even; it has 52 or 53 bits and its root 26 or 27.
+  ValueId leadEven = g.lnot(g.bit(x.lead, 0));
+  ValueId sig54 = g.zx(x.sig, 54);
+  ValueId rad = g.sel(leadEven, g.shlc(sig54, 29), g.shlc(sig54, 28));
+  // Restoring digit recurrence: bring down two radicand bits, try (root << 2) | 1.
+  constexpr uint32_t RW = 32;
+  ValueId rem = g.c(RW, 0), root = g.c(RW, 0);
+  for (int i = 26; i >= 0; --i) {
+    rem = g.b.concat({g.bits(rem, 0, RW - 2), g.bits(rad, 2 * i, 2)});
+    ValueId trial = g.b.concat({g.bits(root, 0, RW - 2), g.c(2, 1)});
+    ValueId bit = g.geu(rem, trial);
+    rem = g.sel(bit, g.b.sub(rem, trial), rem);
+    root = g.b.concat({g.bits(root, 0, RW - 1), bit});
+  }
+  ValueId mag = g.b.concat({g.bits(root, 0, 27), g.anySet(rem)}); // 28 bits
+  // lsb exponent of mag: (lead - 23 - k) / 2 - 1.
+  ValueId t = g.b.sub(g.b.sub(x.lead, g.ce(51)), g.zx(leadEven, EW));
+  ValueId half = g.sx(g.bits(t, 1, EW - 1), EW);
+  ValueId rounded = roundPackFp32(g, g.zero1(), mag, g.b.sub(half, g.ce(1)));
+  ValueId res = g.sel(x.isInf, g.c(32, 0x7F800000u), rounded);
+  // A negative non-zero (-Inf included) gives NaN; sqrt(-0) = -0.
+  res = g.sel(x.sign, g.c(32, kFp32Nan), res);
+  res = g.sel(x.isZero, g.b.concat({x.sign, g.c(31, 0)}), res);
+  return g.sel(x.isNan, g.c(32, kFp32Nan), res);
+}
+
 //===----------------------------------------------------------------------===//
 // Cast (convertFromFp32) and MX scale
 //===----------------------------------------------------------------------===//

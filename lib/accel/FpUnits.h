@@ -90,6 +90,13 @@ hw::ValueId fp32AddUnit(hw::ModuleBuilder &b, hw::ValueId x, hw::ValueId y);
 hw::ValueId fp32MulUnit(hw::ModuleBuilder &b, hw::ValueId x, hw::ValueId y);
 hw::ValueId fp32MaxUnit(hw::ModuleBuilder &b, hw::ValueId x, hw::ValueId y);
 
+/// Hardware FP32 divide and square root (numerics::fp32Div, fp32Sqrt: correctly rounded,
+/// RNE, DAZ inputs, FTZ results, canonical NaN). Combinational radix-2 restoring digit
+/// recurrences (one quotient / root bit per stage, 27 stages) and the shared FP32 rounder;
+/// docs/tile-vector-unit.md describes them.
+hw::ValueId fp32DivUnit(hw::ModuleBuilder &b, hw::ValueId x, hw::ValueId y);
+hw::ValueId fp32SqrtUnit(hw::ModuleBuilder &b, hw::ValueId x);
+
 /// numerics::convertFromFp32 to one of `targets` (any format but FP32; E8M0 included).
 struct CastUnitInputs {
   hw::ValueId fp32 = hw::kNoValue;         ///< 32 bits

@@ -272,6 +272,17 @@ Status Machine::checkRaces(const Dyn &d, unsigned q, std::vector<Access> &access
                          ", with no dependence-token chain between them");
     }
   }
+  if (opts_.watchMemory != GoldenOptions::Memory::None) {
+    unsigned want = unsigned(opts_.watchMemory) - 1; // same order as Space
+    for (const Access &a : accesses)
+      if (a.write && a.space == want)
+        for (const Interval &iv : a.ranges)
+          if (iv.lo <= opts_.watchAddress && opts_.watchAddress < iv.hi) {
+            res_.watchWriter = d.index;
+            ++res_.watchWrites;
+            break;
+          }
+  }
   for (Access &a : accesses) {
     auto &recs = records_[a.space];
     // Drop records every other queue is already ordered after.
@@ -612,7 +623,7 @@ Status Machine::execVector(Dyn &d, uint64_t &latency) {
     TRY(checkRaces(d, kCompute, pending_));
     const bool sum = v.op == Opcode::VSum;
     const unsigned L0 = std::max(1u, cfg_.lanes);
-    std::vector<uint32_t> part(L0), out(n / seg);
+    std::vector<uint32_t> part(L0);
     for (uint64_t s = 0; s < n / seg; ++s) {
       std::fill(part.begin(), part.end(), 0u);
       for (uint64_t e = 0; e < seg; ++e) {
@@ -627,9 +638,8 @@ Status Machine::execVector(Dyn &d, uint64_t &latency) {
         if (L % 2)
           part[L / 2] = part[L - 1];
       }
-      out[s] = part[0];
+      acc[dA + s] = part[0]; // segment s is read, then d[s] written (docs/isa.md 5.4)
     }
-    std::copy(out.begin(), out.end(), acc.begin() + dA); // all reads before the writes
     extra = ceilLog2(L0);
     break;
   }

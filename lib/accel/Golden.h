@@ -20,6 +20,7 @@
 #include "accel/Isa.h"
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -32,6 +33,11 @@ struct GoldenOptions {
   bool trace = false;              ///< record every executed queue instruction's timing
   uint64_t maxCycles = 100000000;  ///< cycle-limit fault beyond this
   bool verify = true;              ///< run verifyProgram against the tile first
+  /// Watch point for co-simulation reports: the last dynamic instruction that writes
+  /// this address of this memory is recorded in GoldenResult::watchWriter.
+  enum class Memory : uint8_t { None, Spad, Scale, Meta, Acc, Dram };
+  Memory watchMemory = Memory::None;
+  uint64_t watchAddress = 0; ///< bytes (ACC: words)
 };
 
 /// Timing of one dynamic queue instruction (front-end instructions are not recorded).
@@ -55,6 +61,10 @@ struct GoldenResult {
   std::array<uint32_t, 16> regs{}, fregs{};
   std::vector<uint8_t> spad, scale, meta;
   std::vector<uint32_t> acc; ///< FP32 bit patterns, accWords() of them
+  /// The watched address's last writer (program index) and how many dynamic instructions
+  /// wrote it (GoldenOptions::watchMemory).
+  std::optional<uint32_t> watchWriter;
+  uint64_t watchWrites = 0;
 };
 
 /// FLAGS bits (docs/isa.md section 1).

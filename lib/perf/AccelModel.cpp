@@ -197,6 +197,19 @@ Expected<PrecisionPolicy> PrecisionPolicy::byName(const std::string &name) {
   return d;
 }
 
+double zeroSkipFactor(const arch::ArchSpec &spec, double density) {
+  const arch::TensorUnit &tu = spec.tile.tensor;
+  if (!(tu.zeroSkipActivations || tu.zeroSkipGradients) || density >= 1.0)
+    return 1.0;
+  double ideal = std::max(density, 1.0 / std::max(1.0, technologyFor(spec).zeroSkipWindow));
+  return 1.0 - kZeroSkipEfficiency * (1.0 - ideal);
+}
+
+double outputStationaryCycles(double R, double C, double kv, double mm, double nn, double kk,
+                              double zs) {
+  return ceilD(mm, R) * ceilD(nn, C) * std::max(ceilD(kk, kv) * zs, R) + R + C;
+}
+
 Status checkPolicy(const arch::ArchSpec &spec, const PrecisionPolicy &policy) {
   const arch::TensorUnit &tu = spec.tile.tensor;
   auto need = [&](Format f, const char *work) -> Status {
@@ -324,11 +337,7 @@ GemmMapping AccelModel::search(const GemmKey &key) const {
   // Zero skipping of the streamed A operand.
   const bool canSkip = tu.zeroSkipActivations || tu.zeroSkipGradients;
   const double density = canSkip ? key.densityA : 1.0;
-  double zs = 1.0;
-  if (density < 1.0) {
-    double ideal = std::max(density, 1.0 / std::max(1.0, tech_.zeroSkipWindow));
-    zs = 1.0 - kZeroSkipEfficiency * (1.0 - ideal);
-  }
+  const double zs = zeroSkipFactor(spec_, density);
   const double peakSlotsPerCycle = R * C * double(tu.dotWidth) * tf->rate; // per tile
   const double denseMacs = double(B) * double(M) * double(N) * double(K);
   const double execMacs = denseMacs * keep * density;
@@ -339,7 +348,7 @@ GemmMapping AccelModel::search(const GemmKey &key) const {
     case Dataflow::WeightStationary: // B[k-chunk, n-chunk] held; rows of A stream
       return ceilD(kk, R * kv) * ceilD(nn, C) * std::max(mm * zs, R) + R + C;
     case Dataflow::OutputStationary: // C[m-chunk, n-chunk] held; K streams
-      return ceilD(mm, R) * ceilD(nn, C) * std::max(ceilD(kk, kv) * zs, R) + R + C;
+      return outputStationaryCycles(R, C, kv, mm, nn, kk, zs);
     case Dataflow::InputStationary: // A[k-chunk, m-chunk] held; columns of B stream
       return ceilD(kk, R * kv) * ceilD(mm, C) * std::max(nn, R) + R + C;
     }

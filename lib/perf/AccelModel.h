@@ -45,6 +45,19 @@ struct PrecisionPolicy {
 /// needs (naming the format and the kind of work), `unsupported-sparsity`.
 Status checkPolicy(const arch::ArchSpec &spec, const PrecisionPolicy &policy);
 
+/// The factor the mapper applies to the streamed steps of a GEMM whose streamed operand
+/// has `density` non-zero chunks (1 = no skipping), for the spec's tensor unit: 1 without
+/// zero skipping, else 1 - efficiency * (1 - max(density, 1 / window)).
+double zeroSkipFactor(const arch::ArchSpec &spec, double density);
+
+/// The mapper's cycle count of an output-stationary R x C PE array for an mm x nn x kk
+/// block (ceil(mm/R) * ceil(nn/C) output tiles, each streaming kk through kv K positions
+/// per cycle, zs the zero-skip factor on the streamed steps):
+///   ceil(mm/R) * ceil(nn/C) * max(ceil(kk/kv) * zs, R) + R + C.
+/// The generated RTL's GEMM cycle counts are validated against it (docs/validation.md).
+double outputStationaryCycles(double R, double C, double kv, double mm, double nn, double kk,
+                              double zs = 1.0);
+
 /// The mapper's choice for one GEMM C[m,n] += A[m,k] B[k,n] (batched).
 struct GemmMapping {
   int64_t tileM = 0, tileN = 0, tileK = 0; ///< block held in one tile's SRAM

@@ -2,7 +2,9 @@
 //
 //   tessera fpga FILE.(hw|v)... [--top NAME] --target xilinx|ice40 [--device NAME]
 //                [--clock-mhz F] [-o DIR]
+//   tessera fpga --arch FILE.yaml --target xilinx|ice40 ...
 //
+// --arch synthesizes the accelerator tile `tessera generate` builds from the arch spec.
 // A .hw design is verified and emitted as Verilog; Verilog files go to Yosys as they are.
 // The flow (fpga/Fpga.h) writes its logs, netlists and fpga.json / fpga.html into DIR;
 // the summary goes to stdout.
@@ -10,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 
+#include "accel/TileRtl.h"
+#include "arch/ArchSpec.h"
 #include "fpga/Fpga.h"
 #include "hw/Text.h"
 #include "hw/Verify.h"
@@ -24,6 +28,7 @@ namespace {
 
 struct FpgaOptions {
   std::vector<std::string> inputs;
+  std::string arch;
   std::string top;
   std::string target;
   std::string device;
@@ -93,7 +98,21 @@ int runFpga(const FpgaOptions &o) {
     allHw &= hw;
   }
   Expected<fpga::FlowResult> result = Diagnostic::error("bad-argument", "no input");
-  if (anyHw) {
+  if (!o.arch.empty() == !o.inputs.empty())
+    return fail(Diagnostic::error("bad-argument", "give design files or --arch FILE (one of them)"));
+  if (!o.arch.empty()) {
+    auto spec = arch::loadArchSpec(o.arch);
+    if (!spec.ok())
+      return fail(spec.error());
+    accel::TileConfig cfg = accel::TileConfig::fromArchSpec(*spec);
+    auto design = accel::rtl::buildTile(cfg, accel::rtl::GenParams::forConfig(cfg));
+    if (!design.ok()) {
+      Diagnostic d = design.error();
+      d.loc = SourceLoc{o.arch, 0, 0};
+      return fail(d);
+    }
+    result = fpga::runFlow(*design, fo);
+  } else if (anyHw) {
     if (!allHw || o.inputs.size() != 1)
       return fail(
           Diagnostic::error("bad-argument", "give one .hw design, or Verilog files (not both)"));
@@ -127,7 +146,8 @@ void addFpgaCommand(CLI::App &app, int &rc) {
   CLI::App *cmd = app.add_subcommand(
       "fpga", "Synthesize a design for an FPGA (Yosys; nextpnr for ice40) and report resources "
               "and Fmax");
-  cmd->add_option("files", o->inputs, "a .hw design, or Verilog files")->required();
+  cmd->add_option("files", o->inputs, "a .hw design, or Verilog files");
+  cmd->add_option("--arch", o->arch, "synthesize the accelerator tile of this arch spec");
   cmd->add_option("--top", o->top, "the top module (required for Verilog)");
   cmd->add_option("--target", o->target, "xilinx or ice40")->required();
   cmd->add_option("--device", o->device,

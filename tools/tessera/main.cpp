@@ -28,6 +28,8 @@ int main(int argc, char **argv) {
   tessera::tool::addSimCommand(app, rc);
   tessera::tool::addFpgaCommand(app, rc);
   tessera::tool::addAsmCommand(app, rc);
+  tessera::tool::addGenerateCommand(app, rc);
+  tessera::tool::addCosimCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
