@@ -228,6 +228,35 @@ Expected<hw::Module *> buildController(hw::Design &design, const TileConfig &cfg
     inf[i].headBits = selectReg(b, {inf[i].slots[0], inf[i].slots[1], inf[i].slots[2],
                                     inf[i].slots[3]}, b.zext(inf[i].head, 4));
   }
+  // The ACC words [lo, hi) each in-flight GEMM writes (compute queue slots): a GEMM whose
+  // C region overlaps one of them waits for it to complete (docs/isa.md 7).
+  std::vector<ValueId> cLo, cHi, cGemm;
+  for (unsigned s = 0; s < ifDepth; ++s) {
+    cLo.push_back(b.regDecl(clk, 33, "ctrl_ifcompute_c_lo" + std::to_string(s), rr));
+    cHi.push_back(b.regDecl(clk, 33, "ctrl_ifcompute_c_hi" + std::to_string(s), rr));
+    cGemm.push_back(b.regDecl(clk, 1, "ctrl_ifcompute_gemm" + std::to_string(s), rr));
+  }
+  ValueId headLo = b.zext(b.extract(q[1].regs, 0, 32), 33);
+  {
+    // hi = lo + (m - 1) * ldc + n
+    ValueId m1 = b.zext(b.extract(q[1].insn, 48, 8), 33);
+    ValueId n = b.add(b.zext(b.extract(q[1].insn, 56, 8), 33), cw(33, 1));
+    ValueId ldc = b.zext(b.extract(q[1].insn, 112, 12), 33);
+    ValueId hi = b.add(b.add(headLo, b.mul(m1, ldc)), n);
+    cHi.push_back(hi); // temporarily: the head's hi at index ifDepth
+  }
+  ValueId headHi = cHi.back();
+  cHi.pop_back();
+  ValueId cConflict = cw(1, 0);
+  for (unsigned s = 0; s < ifDepth; ++s) {
+    ValueId rel = b.sub(cw(2, s), inf[1].head);
+    ValueId occ = b.binary(OpKind::LtU, b.zext(rel, 3), inf[1].count);
+    ValueId ov = b.bitAnd(b.binary(OpKind::LtU, headLo, cHi[s]),
+                          b.binary(OpKind::LtU, cLo[s], headHi));
+    cConflict = b.bitOr(cConflict, b.bitAnd(b.bitAnd(occ, cGemm[s]), ov));
+  }
+  b.name(cConflict, "ctrl_c_conflict");
+
   // Which unit computes; whether each compute unit has instructions in flight.
   ValueId tuInFlight = b.regDecl(clk, 3, "ctrl_tu_inflight", rr);
   ValueId vuInFlight = b.regDecl(clk, 3, "ctrl_vu_inflight", rr);
@@ -307,7 +336,8 @@ Expected<hw::Module *> buildController(hw::Design &design, const TileConfig &cfg
       unitOk = b.bitAnd(ready[3], ifEmpty);
     } else {
       ValueId gemm = b.eq(b.extract(opc, 4, 4), cw(4, 2));
-      ValueId tuOk = b.bitAnd(ready[1], b.eq(vuInFlight, cw(3, 0)));
+      ValueId tuOk = b.bitAnd(b.bitAnd(ready[1], b.eq(vuInFlight, cw(3, 0))),
+                              b.bitNot(cConflict));
       ValueId vuOk = b.bitAnd(ready[2], ifEmpty);
       unitOk = b.bitAnd(ifRoom, b.mux(gemm, tuOk, vuOk));
     }
@@ -336,6 +366,12 @@ Expected<hw::Module *> buildController(hw::Design &design, const TileConfig &cfg
     for (unsigned s = 0; s < ifDepth; ++s) {
       ValueId here = b.bitAnd(startQ[i], b.eq(inf[i].tail, cw(2, s)));
       b.setNext(inf[i].slots[s], b.mux(here, bits, inf[i].slots[s]));
+      if (i == 1) {
+        ValueId gemm = b.eq(b.extract(q[1].opcode, 4, 4), cw(4, 2));
+        b.setNext(cLo[s], b.mux(here, headLo, cLo[s]));
+        b.setNext(cHi[s], b.mux(here, headHi, cHi[s]));
+        b.setNext(cGemm[s], b.mux(here, gemm, cGemm[s]));
+      }
     }
     b.setNext(inf[i].tail, b.mux(startQ[i], b.add(inf[i].tail, cw(2, 1)), inf[i].tail));
     b.setNext(inf[i].head, b.mux(deq, b.add(inf[i].head, cw(2, 1)), inf[i].head));

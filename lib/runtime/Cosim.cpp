@@ -567,6 +567,22 @@ std::string randomProgram(const accel::TileConfig &cfg, uint64_t seed,
     if (tb)
       o << ", tb";
     o << "\n";
+    // Sometimes accumulate the same product into C again right away (back-to-back GEMMs on
+    // one C region: the second must wait for the first to complete), or compute a second
+    // tile into a disjoint C region (which may overlap the first in the array).
+    if (r.chance(30)) {
+      std::string g = o.str();
+      size_t at = g.rfind("        gemm");
+      std::string line = g.substr(at);
+      if (line.find(", acc") == std::string::npos)
+        line.insert(line.size() - 1, ", acc");
+      o << line;
+    } else if (r.chance(30) && cBase + 2 * ((M - 1) * ldc + N) <= accHalf) {
+      std::string g = o.str();
+      size_t at = g.rfind("        gemm");
+      std::string line = g.substr(at);
+      o << "        li      r3, " << cBase + (M - 1) * ldc + N << "\n" << line;
+    }
     // Vector ops on the vector region (and sometimes on C).
     unsigned nOps = unsigned(r.below(4));
     for (unsigned v = 0; v < nOps; ++v) {

@@ -90,6 +90,43 @@ TEST(TileCosim, GemmTiled) { runExample("gemm-tiled.s"); }
 TEST(TileCosim, Quantize) { runExample("quantize.s"); }
 TEST(TileCosim, Vector) { runExample("vector.s"); }
 
+// Back-to-back GEMMs accumulating into one C region: each must wait for the previous one
+// to complete (docs/isa.md 7), while a GEMM into a disjoint region overlaps the previous one
+// in the array (starts rows cycles after it).
+TEST(TileCosim, BackToBackGemmsOnOneC) {
+  accel::TileConfig cfg = smallTest();
+  const std::string text = R"(
+        ld      spad=0, dram=0, rows=8, cols=16, gstride=16, lstride=16, src=e4m3, dst=e4m3, push_next
+        li      r1, 0
+        li      r2, 64
+        li      r3, 0
+        li      r4, 32
+        csync   pop_prev
+        gemm    c=r3, a=r1, b=r2, m=4, n=4, k=16, lda=16, ldb=16, ldc=4, fa=e4m3, fb=e4m3
+        gemm    c=r3, a=r1, b=r2, m=4, n=4, k=16, lda=16, ldb=16, ldc=4, fa=e4m3, fb=e4m3, acc
+        gemm    c=r4, a=r1, b=r2, m=4, n=4, k=16, lda=16, ldb=16, ldc=4, fa=e4m3, fb=e4m3
+        gemm    c=r3, a=r1, b=r2, m=4, n=4, k=16, lda=16, ldb=16, ldc=4, fa=e4m3, fb=e4m3, acc, push_next
+        st      acc=0, dram=256, rows=1, cols=48, gstride=192, lstride=48, fmt=fp32, pop_prev
+        halt
+)";
+  auto prog = accel::assemble(text, "back-to-back.s", &cfg);
+  ASSERT_TRUE(prog.ok()) << prog.error().render();
+  std::vector<uint8_t> dram(4096);
+  for (size_t i = 0; i < 128; ++i) // e4m3 values 0.5 .. 1.5 of both signs
+    dram[i] = uint8_t(0x30 + (i * 7) % 16) | uint8_t((i % 3 == 0) << 7);
+  auto r = cosimProgram(tile(), cfg, *prog, dram);
+  ASSERT_TRUE(r.ok()) << r.error().render();
+  EXPECT_TRUE(r->match) << r->mismatch;
+  std::vector<RtlTraceEntry> g;
+  for (const RtlTraceEntry &e : r->rtlTrace)
+    if (e.unit == 1)
+      g.push_back(e);
+  ASSERT_EQ(g.size(), 4u);
+  EXPECT_GE(g[1].start, g[0].end);           // same C: waits for completion
+  EXPECT_EQ(g[2].start, g[1].start + 4);     // disjoint C: issue = max(steps, rows) = 4
+  EXPECT_GE(g[3].start, g[1].end);           // same C as an in-flight GEMM
+}
+
 TEST(TileCosim, RandomPrograms) {
   accel::TileConfig cfg = smallTest();
   const char *env = std::getenv("TESSERA_COSIM_PROGRAMS");
