@@ -62,3 +62,26 @@ tessera_cli_test(generate-synth EXIT 0
   MATCH "generate: small-test: .*LUT[0-9]*: [1-9]"
   ARGS generate --arch ${SMALL_ARCH} -o ${GEN_OUT}/small-synth --timeout 5400)
 set_tests_properties(cli.generate-synth PROPERTIES LABELS "cli;slow" TIMEOUT 6000)
+# A valid arch spec whose parameters the generator cannot build: a located refusal naming
+# the parameter, not a crash or a silently different tile.
+tessera_cli_test(generate-mx-step-bad EXIT 1
+  MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]: tensor unit: MX formats need .*at most 32 dense K per step.*up to 64"
+  ARGS generate --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml -o ${GEN_OUT}/bad)
+tessera_cli_test(fpga-arch-mx-step-bad EXIT 1
+  MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]"
+  ARGS fpga --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml --target xilinx -o ${GEN_OUT}/bad-fpga)
+tessera_cli_test(cosim-arch-bad EXIT 1
+  MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]"
+  ARGS cosim --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml --random 1)
+# Large configurations generate (a100-like: 16x8 PEs, 64 lanes, ~250 k hw ops; the
+# tessera-train-7nm tile, 16x16 PEs of 16 products, ~1.2 M ops, in make test-all).
+tessera_cli_test(generate-large EXIT 0
+  MATCH "generate: a100-like: 16x8 PEs, dot 8, 64 lanes .*hw IR: 6 modules, [0-9]+ ops"
+  ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/a100-like.yaml -o ${GEN_OUT}/a100-like --no-synth)
+tessera_cli_test(generate-train-7nm EXIT 0
+  MATCH "generate: tessera-train-7nm: 16x16 PEs, dot 16, 64 lanes .*hw IR: 6 modules"
+  ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/tessera-train-7nm.yaml -o ${GEN_OUT}/train-7nm --no-synth)
+set_tests_properties(cli.generate-train-7nm PROPERTIES LABELS "cli;slow" TIMEOUT 900)
+tessera_cli_test(generate-lanes-bad EXIT 1
+  MATCH "h100-like.yaml: error\\[unsupported-parameter\\]: vector unit: lanes = 128 \\(the generator builds 1..64 lanes\\)"
+  ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/h100-like.yaml -o ${GEN_OUT}/bad)
