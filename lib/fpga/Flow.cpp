@@ -547,4 +547,24 @@ Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts) 
   return r;
 }
 
+Expected<std::map<std::string, uint64_t>> coarseSynthesis(const hw::Design &design,
+                                                          const FlowOptions &opts) {
+  const hw::Module *top = design.top();
+  if (!top)
+    return Diagnostic::error("missing-top", "the design has no top module");
+  if (opts.outDir.empty())
+    return Diagnostic::error("bad-argument", "no output directory given");
+  TRY_ASSIGN(std::string text, verilog::emitVerilog(design));
+  std::error_code ec;
+  fs::create_directories(opts.outDir, ec);
+  std::string path = (fs::path(opts.outDir) / "design.v").string();
+  TRY(writeTextFile(path, text));
+  FlowResult res;
+  Run run{opts, res, opts.outDir};
+  std::string stat = (fs::path(opts.outDir) / "coarse-stat.json").string();
+  std::string script = readScript({path}) + "synth -top " + top->name() +
+                       " -flatten -noshare -run :fine\ntee -q -o " + stat + " stat -json\n";
+  return run.yosys("coarse", script);
+}
+
 } // namespace tessera::fpga

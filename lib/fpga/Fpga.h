@@ -110,6 +110,14 @@ Expected<FlowResult> runFlow(const std::vector<std::string> &verilogFiles, const
 /// flow with the design's top module.
 Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts);
 
+/// Yosys' generic coarse-grained synthesis of `design` (`synth -flatten -noshare -run
+/// :fine`: processes, FSMs, memories, word-level arithmetic and muxes; no technology
+/// mapping, no SAT-based resource sharing), its cell counts by type. For designs whose
+/// full mapping takes too long (the generated tile: `tessera generate`). Files in
+/// opts.outDir (design.v, coarse.ys, coarse.log, coarse-stat.json).
+Expected<std::map<std::string, uint64_t>> coarseSynthesis(const hw::Design &design,
+                                                          const FlowOptions &opts);
+
 /// Deterministic JSON of a result (no times, no absolute paths).
 nlohmann::ordered_json toJson(const FlowResult &r);
 /// Self-contained HTML report: summary, resource table, use-vs-capacity bar chart, Fmax.

@@ -23,7 +23,7 @@
 //  are double-buffered, so the three overlap in steady state.
 //  N:M weights raise the K a PE consumes per cycle by M/N on sparse-capable formats; zero
 //  skipping of the streamed A operand divides its stream cycles by a factor limited by the
-//  look-ahead window and a lockstep efficiency (conservative, kZeroSkipEfficiency).
+//  look-ahead window, as the generated tensor unit does (zeroSkipFactor).
 //
 //  Vector work (elementwise, norms, softmax, loss, optimizer, movement) runs on the
 //  tiles' FP32 vector lanes against HBM (inputs just produced by the previous op come
@@ -77,10 +77,6 @@ constexpr double kExpLaneOps = 6;
 /// Vector operations per element of an off-store-path scale-and-cast pass: amax, scale,
 /// round/convert.
 constexpr double kScaleCastOps = 3;
-/// Fraction of the ideally skippable stream cycles zero skipping recovers: lanes of a PE
-/// row advance in lockstep with the row holding the most non-zeros, and the look-ahead
-/// window limits how many zeros one cycle can pass. Conservative estimate (docs).
-constexpr double kZeroSkipEfficiency = 0.5;
 /// Collectives reach this fraction of the chip-to-chip links' nominal bandwidth (the
 /// NCCL-on-NVLink rule of thumb the GPU model uses) and pay this latency per step.
 constexpr double kLinkEfficiency = 0.65;
@@ -201,8 +197,38 @@ double zeroSkipFactor(const arch::ArchSpec &spec, double density) {
   const arch::TensorUnit &tu = spec.tile.tensor;
   if (!(tu.zeroSkipActivations || tu.zeroSkipGradients) || density >= 1.0)
     return 1.0;
-  double ideal = std::max(density, 1.0 / std::max(1.0, technologyFor(spec).zeroSkipWindow));
-  return 1.0 - kZeroSkipEfficiency * (1.0 - ideal);
+  // The generated tensor unit's policy (docs/tile-tensor-unit.md): each cycle it looks at
+  // the next W steps, issues the first non-zero one and moves on to the next non-zero step
+  // inside the window (which starts the next window), or past the window when there is
+  // none. With steps non-zero independently with probability d this is a two-state Markov
+  // chain: the window starts with a known non-zero step (K) or with unseen steps (F). The
+  // stream takes 1 / E[advance per cycle] cycles per step (1 at d = 1, 1 / W at d = 0; for
+  // W = 2: (1 - d + d^2) / (2 - 2d + d^2)).
+  const double d = std::clamp(density, 0.0, 1.0), q = 1.0 - d;
+  const int W = std::max(1, int(std::lround(technologyFor(spec).zeroSkipWindow)));
+  // From K: the next non-zero step at k (1 <= k < W) -> advance k, K; none -> W, F.
+  double pKK = 0, eK = W * std::pow(q, W - 1);
+  for (int k = 1; k < W; ++k) {
+    double pk = d * std::pow(q, k - 1);
+    pKK += pk;
+    eK += k * pk;
+  }
+  // From F: the first non-zero step at j, the next one at k > j -> advance k, K; no next
+  // one -> W, F; no non-zero step -> W, F.
+  double pFK = 0, eF = W * std::pow(q, W);
+  for (int j = 0; j < W; ++j) {
+    double pj = d * std::pow(q, j);
+    for (int k = j + 1; k < W; ++k) {
+      double pk = pj * d * std::pow(q, k - j - 1);
+      pFK += pk;
+      eF += k * pk;
+    }
+    eF += W * pj * std::pow(q, W - 1 - j);
+  }
+  // Stationary probabilities: piK (1 - pKK) = piF pFK.
+  const double wK = pFK, wF = 1.0 - pKK;
+  const double advance = (wK + wF) > 0 ? (wK * eK + wF * eF) / (wK + wF) : eK;
+  return 1.0 / advance;
 }
 
 double outputStationaryCycles(double R, double C, double kv, double mm, double nn, double kk,

@@ -29,7 +29,7 @@ struct PrecisionPolicy {
   arch::Format backwardGemm = arch::Format::BF16;  ///< data and weight gradient GEMMs
   arch::Format vectorStorage = arch::Format::BF16; ///< elementwise / norm tensors in memory
   bool sparseWeights = false;     ///< N:M weights (the spec's 2:4, else its first pattern)
-  double activationDensity = 1.0; ///< non-zero fraction zero skipping can exploit (forward)
+  double activationDensity = 1.0; ///< non-zero fraction of PE steps of A, forward (zero skipping)
   double gradientDensity = 1.0;   ///< same for gradients (backward)
   /// Format of the attention products (QK^T, PV and their gradients). BF16 in every
   /// built-in policy: FP8 recipes (Transformer Engine) keep dot-product attention in BF16.
@@ -46,8 +46,10 @@ struct PrecisionPolicy {
 Status checkPolicy(const arch::ArchSpec &spec, const PrecisionPolicy &policy);
 
 /// The factor the mapper applies to the streamed steps of a GEMM whose streamed operand
-/// has `density` non-zero chunks (1 = no skipping), for the spec's tensor unit: 1 without
-/// zero skipping, else 1 - efficiency * (1 - max(density, 1 / window)).
+/// has a fraction `density` of non-zero PE steps (1 = no skipping), for the spec's tensor
+/// unit: 1 without zero skipping, else the expected cycles per step of the generated
+/// tensor unit's look-ahead window (zero_skip_window steps) with zero steps placed
+/// independently (docs/accel-model.md).
 double zeroSkipFactor(const arch::ArchSpec &spec, double density);
 
 /// The mapper's cycle count of an output-stationary R x C PE array for an mm x nn x kk

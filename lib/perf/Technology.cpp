@@ -50,8 +50,9 @@ const Default kDefaults[] = {
   {&TP::muxTransistorsPerInputBit, 3, 3, O::Estimate,
    "transmission-gate mux: 2 per input bit plus select decode"},
   {&TP::flopTransistorsPerBit, 24, 24, O::Estimate, "scan D flip-flop, 20-28 transistors"},
-  {&TP::zeroSkipWindow, 4, 4, O::Estimate,
-   "look-ahead of 4 operands (skips up to 3 consecutive zeros per cycle)"},
+  {&TP::zeroSkipWindow, 2, 2, O::Estimate,
+   "look-ahead of 2 PE steps: the generated tensor unit fetches 2 steps per cycle and issues "
+   "at most one (RTL cycle counts in docs/validation.md)"},
   {&TP::scaleCastFpuFraction, 0.5, 0.5, O::Estimate,
    "amax compare + FP32 scale multiply (~half an FMA) + round and pack"},
   {&TP::stochasticRoundingTransistors, 2000, 2000, O::Estimate,

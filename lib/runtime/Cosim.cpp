@@ -675,7 +675,8 @@ std::string randomProgram(const accel::TileConfig &cfg, uint64_t seed,
 
 Expected<std::string> gemmTimingProgram(const accel::TileConfig &cfg, ElemFormat fmt, bool sparse,
                                         unsigned M, unsigned N, unsigned K, uint64_t seed,
-                                        std::vector<uint8_t> &dram, unsigned zeroPeriod) {
+                                        std::vector<uint8_t> &dram, unsigned zeroPeriod,
+                                        bool randomZeros) {
   if (zeroPeriod > 1 && (sparse || !cfg.zeroSkip))
     return Diagnostic::error("unsupported-parameter",
                              "zero-skip timing needs a dense A on a tile with zero skipping");
@@ -704,9 +705,13 @@ Expected<std::string> gemmTimingProgram(const accel::TileConfig &cfg, ElemFormat
   if (zeroPeriod > 1) {
     const accel::TensorFormatCfg *tf = cfg.find(fmt);
     const uint64_t stepK = uint64_t(cfg.dotWidth) * (tf ? tf->rate : 1);
+    // Zero steps: aligned (every step but one per period) or random.
+    std::vector<bool> zeroStep((K + stepK - 1) / stepK);
+    for (size_t st = 0; st < zeroStep.size(); ++st)
+      zeroStep[st] = randomZeros ? g.r.below(zeroPeriod) != 0 : st % zeroPeriod != 0;
     for (uint64_t i = 0; i < M; ++i)
       for (uint64_t kk = 0; kk < K; ++kk)
-        if ((kk / stepK) % zeroPeriod != 0)
+        if (zeroStep[kk / stepK])
           accel::writePacked(dram, da + i * (lda * fi.bits / 8), kk, fi.bits, 0);
   }
   uint32_t db = g.dramData(fmt, N, ldb, ldb * fi.bits / 8, nullptr, true);

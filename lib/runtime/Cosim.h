@@ -117,10 +117,11 @@ std::string randomProgram(const accel::TileConfig &cfg, uint64_t seed,
 /// (`unsupported-parameter` otherwise).
 /// `zeroPeriod` > 1 (dense A only): of every `zeroPeriod` consecutive PE steps of K, all
 /// but the first have an all-zero A, and the GEMMs run with zs=a (A's density
-/// 1 / zeroPeriod).
+/// 1 / zeroPeriod). With `randomZeros`, each step is zero with probability
+/// 1 - 1 / zeroPeriod instead (seeded), so zero steps also come in runs.
 Expected<std::string> gemmTimingProgram(const accel::TileConfig &cfg, accel::ElemFormat fmt,
                                         bool sparse, unsigned M, unsigned N, unsigned K,
                                         uint64_t seed, std::vector<uint8_t> &dram,
-                                        unsigned zeroPeriod = 0);
+                                        unsigned zeroPeriod = 0, bool randomZeros = false);
 
 } // namespace tessera::runtime

@@ -5,7 +5,8 @@
 // source, the compiler command and flags, the compiler's --version output (and the CPU
 // model when the flags say -march=native), so a changed design, compiler or flag builds
 // anew and anything else is a cache hit. Files are written under temporary names and
-// renamed into place, so concurrent builds of the same model are safe.
+// renamed into place, so concurrent builds of the same model are safe; a lock file per model
+// makes concurrent processes wait for one build instead of compiling it again.
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Model.h"
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <spawn.h>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -219,6 +221,25 @@ Expected<std::unique_ptr<ModelSimulator>> makeCompiled(Program prog, BuildStats 
   stats.frontEndSeconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  // One compile per model: a process that finds no model takes the model's lock file, so
+  // concurrent processes building the same model (parallel tests) wait for the first one
+  // and then load its result instead of compiling it again.
+  int lockFd = -1;
+  if (!fs::exists(so)) {
+    lockFd = ::open((base + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (lockFd >= 0)
+      while (::flock(lockFd, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  struct LockRelease {
+    int fd;
+    ~LockRelease() {
+      if (fd >= 0) {
+        ::flock(fd, LOCK_UN);
+        ::close(fd);
+      }
+    }
+  } lockRelease{lockFd};
   if (!fs::exists(so)) {
     auto t1 = std::chrono::steady_clock::now();
     std::string tag = "." + std::to_string(getpid()) + ".tmp";

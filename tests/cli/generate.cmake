@@ -57,22 +57,23 @@ tessera_cli_test(cosim-verilator-random EXIT 0
        --work-dir ${GEN_OUT}/verilator-random -o ${GEN_OUT}/mismatch-verilator)
 set_tests_properties(cli.cosim-verilator-random PROPERTIES LABELS "cli;slow" TIMEOUT 1800
                      RESOURCE_LOCK verilator-tile)
-# Yosys synth_xilinx of the whole default tile (slow: tens of minutes on 2 cores).
+# Yosys coarse-grained synthesis of the whole default tile for the report (about 7 minutes
+# of CPU on this machine).
 tessera_cli_test(generate-synth EXIT 0
-  MATCH "generate: small-test: .*LUT[0-9]*: [1-9]"
-  ARGS generate --arch ${SMALL_ARCH} -o ${GEN_OUT}/small-synth --timeout 5400)
-set_tests_properties(cli.generate-synth PROPERTIES LABELS "cli;slow" TIMEOUT 6000)
+  MATCH "generate: small-test: .*Yosys coarse cells: [1-9][0-9]*, \\\$macc [1-9]"
+  ARGS generate --arch ${SMALL_ARCH} -o ${GEN_OUT}/small-synth --timeout 3600)
+set_tests_properties(cli.generate-synth PROPERTIES LABELS "cli;slow" TIMEOUT 4000)
 # A valid arch spec whose parameters the generator cannot build: a located refusal naming
 # the parameter, not a crash or a silently different tile.
 tessera_cli_test(generate-mx-step-bad EXIT 1
   MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]: tensor unit: MX formats need .*at most 32 dense K per step.*up to 64"
-  ARGS generate --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml -o ${GEN_OUT}/bad)
+  ARGS generate --arch ${PROJECT_SOURCE_DIR}/tests/data/accel/generate-mx-step-bad.yaml -o ${GEN_OUT}/bad)
 tessera_cli_test(fpga-arch-mx-step-bad EXIT 1
   MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]"
-  ARGS fpga --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml --target xilinx -o ${GEN_OUT}/bad-fpga)
+  ARGS fpga --arch ${PROJECT_SOURCE_DIR}/tests/data/accel/generate-mx-step-bad.yaml --target xilinx -o ${GEN_OUT}/bad-fpga)
 tessera_cli_test(cosim-arch-bad EXIT 1
   MATCH "generate-mx-step-bad.yaml: error\\[unsupported-parameter\\]"
-  ARGS cosim --arch ${PROJECT_SOURCE_DIR}/tests/data/arch/generate-mx-step-bad.yaml --random 1)
+  ARGS cosim --arch ${PROJECT_SOURCE_DIR}/tests/data/accel/generate-mx-step-bad.yaml --random 1)
 # Large configurations generate (a100-like: 16x8 PEs, 64 lanes, ~250 k hw ops; the
 # tessera-train-7nm tile, 16x16 PEs of 16 products, ~1.2 M ops, in make test-all).
 tessera_cli_test(generate-large EXIT 0

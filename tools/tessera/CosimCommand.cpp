@@ -162,10 +162,12 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
     std::cout << "format   sparse  density  M x N x K        tiles  RTL cycles  golden  perf model  error\n";
   double worst = 0, worstSkip = 0;
   for (const accel::TensorFormatCfg &f : cfg.formats) {
-    for (int mode = 0; mode < 4; ++mode) {
-      // mode 0 dense, 1 N:M sparse, 2 / 3 dense A of density 1/2 and 1/4 with zs=a.
+    for (int mode = 0; mode < 6; ++mode) {
+      // mode 0 dense, 1 N:M sparse, 2 / 3 dense A with zero steps aligned at density 1/2
+      // and 1/4 (zs=a), 4 / 5 the same densities with the zero steps placed at random.
       const bool sparse = mode == 1;
-      const unsigned period = mode == 2 ? 2 : mode == 3 ? 4 : 0;
+      const unsigned period = mode == 2 || mode == 4 ? 2 : mode == 3 || mode == 5 ? 4 : 0;
+      const bool randomZeros = mode >= 4;
       if (sparse && (!f.sparse || cfg.patterns.empty()))
         continue;
       if (period && !cfg.zeroSkip)
@@ -173,7 +175,8 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
       for (const Shape &s : shapes) {
         std::vector<uint8_t> dram;
         auto text =
-            runtime::gemmTimingProgram(cfg, f.format, sparse, s.m, s.n, s.k, 1, dram, period);
+            runtime::gemmTimingProgram(cfg, f.format, sparse, s.m, s.n, s.k, 1, dram, period,
+                                       randomZeros);
         if (!text.ok())
           continue;
         auto prog = accel::assemble(*text, "<gemm-timing>", &cfg);
@@ -205,7 +208,24 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
           if (ins.op == accel::Opcode::Gemm || ins.op == accel::Opcode::GemmSp)
             g = &ins;
         double kv = double(accel::gemmStepK(*g, cfg));
-        const double density = period ? 1.0 / period : 1.0;
+        // The density the model gets: the fraction of non-zero steps actually generated.
+        double density = 1.0;
+        if (period) {
+          uint64_t steps = 0, nz = 0;
+          const accel::TensorFormatCfg *tf = cfg.find(f.format);
+          const unsigned stepK = cfg.dotWidth * (tf ? tf->rate : 1);
+          const accel::ElemFormatInfo &fi = accel::elemFormatInfo(f.format);
+          const uint64_t align = fi.mx ? 32 : 8, lda = (s.k + align - 1) / align * align;
+          uint32_t da = 0; // A is the first DRAM region of the program
+          for (unsigned st = 0; st * stepK < s.k; ++st, ++steps) {
+            bool any = false;
+            for (unsigned i = 0; i < s.m && !any; ++i)
+              for (unsigned kk = st * stepK; kk < std::min(s.k, (st + 1) * stepK) && !any; ++kk)
+                any = accel::readPacked(dram, da + i * (lda * fi.bits / 8), kk, fi.bits) != 0;
+            nz += any;
+          }
+          density = double(nz) / double(steps);
+        }
         double zs = perf::zeroSkipFactor(spec, density);
         double model = perf::outputStationaryCycles(R, C, kv, s.m, s.n, s.k, zs);
         double rtl = double(last - first);
@@ -215,13 +235,18 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
         char line[200];
         std::snprintf(line, sizeof line, "%-8s %-7s %-7s  %4u x %3u x %4u  %5llu  %10llu  %6llu  %10.0f  %+5.1f%%\n",
                       name.c_str(), sparse ? "2:4" : "-",
-                      period ? (period == 2 ? "1/2" : "1/4") : "1", s.m, s.n, s.k,
+                      period ? (randomZeros ? (period == 2 ? "r1/2" : "r1/4")
+                                            : (period == 2 ? "1/2" : "1/4"))
+                             : "1",
+                      s.m, s.n, s.k,
                       (unsigned long long)tiles, (unsigned long long)(last - first),
                       (unsigned long long)(gLast - gFirst), model, err);
         if (!o.markdown)
           std::cout << line;
         rows.push_back({{"format", name},
                         {"sparse", sparse},
+                        {"zero_steps", period ? (randomZeros ? "random" : "aligned") : "none"},
+                        {"zero_period", period},
                         {"a_density", density},
                         {"m", s.m},
                         {"n", s.n},
@@ -253,11 +278,12 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
     std::map<std::pair<std::string, std::string>, std::array<double, 3>> agg;
     std::vector<std::pair<std::string, std::string>> order;
     for (const auto &r : rows) {
+      std::string zsteps = r["zero_steps"].get<std::string>();
       std::string mode = r["sparse"].get<bool>() ? "2:4 sparse"
-                         : r["a_density"].get<double>() < 1.0
-                             ? "zero skip, A density " +
-                                   std::string(r["a_density"].get<double>() == 0.5 ? "1/2" : "1/4")
-                             : "dense";
+                         : zsteps == "none"
+                             ? "dense"
+                             : "zero skip, " + zsteps + " zero steps, 1 in " +
+                                   std::to_string(r["zero_period"].get<unsigned>()) + " non-zero";
       auto key = std::make_pair(r["format"].get<std::string>(), mode);
       if (!agg.count(key))
         order.push_back(key);
@@ -277,8 +303,11 @@ int runTiming(const CosimOptions &o, const arch::ArchSpec &spec, const accel::Ti
       if (r["format"].get<std::string>() != "bf16")
         continue;
       double d = r["a_density"].get<double>();
+      std::string zsteps = r["zero_steps"].get<std::string>();
       std::cout << "| bf16 | "
-                << (r["sparse"].get<bool>() ? "2:4" : d < 1 ? (d == 0.5 ? "zs 1/2" : "zs 1/4") : "dense")
+                << (r["sparse"].get<bool>() ? "2:4"
+                    : zsteps == "none"     ? "dense"
+                                           : "zs " + zsteps + ", density " + formatFixed(d, 2))
                 << " | " << r["m"].get<unsigned>() << " × " << r["n"].get<unsigned>() << " × "
                 << r["k"].get<unsigned>() << " | " << r["tiles"].get<uint64_t>() << " | "
                 << r["rtl_cycles"].get<uint64_t>() << " | " << r["golden_cycles"].get<uint64_t>()

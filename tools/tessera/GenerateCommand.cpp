@@ -1,6 +1,7 @@
 //===- GenerateCommand.cpp - `tessera generate` --------------------------------===//
 //
-//   tessera generate --arch FILE.yaml -o DIR [--no-synth] [--timeout S]
+//   tessera generate --arch FILE.yaml -o DIR [--synth coarse|xilinx|none] [--no-synth]
+//                    [--timeout S]
 //
 // Builds the tile of the arch spec (accel::rtl::buildTile, docs/tile-rtl.md) and writes
 // into DIR:
@@ -9,8 +10,11 @@
 //   tessera_tile.h      a C header of the tile's parameters and ISA codes for software
 //   report.json / report.html
 //                       parameters, hw IR statistics per module, the perf model's area
-//                       estimate of the tile beside the Yosys (synth_xilinx) cell counts
-//   synth/              the Yosys logs and netlist (unless --no-synth)
+//                       estimate of the tile beside the Yosys cell counts: coarse-grained
+//                       synthesis by default (word-level cells, minutes for the default
+//                       tile), or synth_xilinx resources (--synth xilinx; very slow on
+//                       whole tiles)
+//   synth/              the Yosys script, logs and cell counts (unless --synth none)
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -30,6 +34,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace tessera::tool {
@@ -40,6 +45,7 @@ struct GenerateOptions {
   std::string arch;
   std::string outDir = "tile-out";
   bool noSynth = false;
+  std::string synth = "coarse";
   double timeout = 900;
   std::string yosys = "yosys";
 };
@@ -173,22 +179,33 @@ int runGenerate(const GenerateOptions &o) {
     stats.push_back(statsOf(*m));
   perf::AreaBreakdown area = perf::estimateArea(*spec, perf::technologyFor(*spec));
   std::optional<fpga::FlowResult> synth;
+  std::optional<std::map<std::string, uint64_t>> coarse;
   std::string synthNote;
-  if (!o.noSynth) {
-    std::cerr << "generate: synthesizing with Yosys (synth_xilinx)...\n";
-    fpga::FlowOptions fo;
+  const std::string mode = o.noSynth ? "none" : o.synth;
+  if (mode != "none" && mode != "coarse" && mode != "xilinx")
+    return fail(Diagnostic::error("bad-argument", "--synth takes coarse, xilinx or none"));
+  fpga::FlowOptions fo;
+  fo.outDir = path("synth");
+  fo.yosys = o.yosys;
+  fo.timeoutSeconds = o.timeout;
+  if (mode == "xilinx") {
+    std::cerr << "generate: synthesizing with Yosys synth_xilinx (slow on whole tiles)...\n";
     fo.target = fpga::Target::Xilinx;
-    fo.outDir = path("synth");
-    fo.yosys = o.yosys;
-    fo.timeoutSeconds = o.timeout;
     fo.device = "xc7a200t";
     auto r = fpga::runFlow(*design, fo);
     if (r.ok())
       synth = *r;
     else
       synthNote = r.error().render();
+  } else if (mode == "coarse") {
+    std::cerr << "generate: Yosys coarse-grained synthesis (synth -run :fine; minutes)...\n";
+    auto r = fpga::coarseSynthesis(*design, fo);
+    if (r.ok())
+      coarse = *r;
+    else
+      synthNote = r.error().render();
   } else {
-    synthNote = "synthesis skipped (--no-synth)";
+    synthNote = "synthesis skipped (--synth none)";
   }
 
   nlohmann::ordered_json j;
@@ -240,6 +257,17 @@ int runGenerate(const GenerateOptions &o) {
                       {"yosys_version", synth->yosysVersion},
                       {"device", synth->device},
                       {"resources", res}};
+  } else if (coarse) {
+    nlohmann::ordered_json cells = nlohmann::ordered_json::object();
+    uint64_t total = 0;
+    for (const auto &[type, n] : *coarse) {
+      cells[type] = n;
+      total += n;
+    }
+    j["synthesis"] = {{"tool", "yosys synth -flatten -noshare -run :fine (coarse-grained, no "
+                               "technology mapping)"},
+                      {"cells", total},
+                      {"cells_by_type", cells}};
   } else {
     j["synthesis"] = {{"note", synthNote}};
   }
@@ -274,8 +302,24 @@ int runGenerate(const GenerateOptions &o) {
       arows.push_back({it.component, formatFixed(it.mm2, 4)});
   arows.push_back({"one tile (model)", formatFixed(area.tileMm2, 4)});
   doc.heading(2, "Area estimate (performance model)").table({"component", "mm²"}, arows);
-  doc.heading(2, "Yosys synth_xilinx");
-  if (synth) {
+  doc.heading(2, synth ? "Yosys synth_xilinx" : "Yosys coarse-grained synthesis");
+  if (coarse) {
+    std::vector<std::vector<std::string>> crows;
+    uint64_t total = 0;
+    BarChart cc("Yosys cells by type (coarse-grained)");
+    cc.series({"cells"});
+    for (const auto &[type, n] : *coarse) {
+      crows.push_back({type, std::to_string(n)});
+      total += n;
+      cc.bar(type, {double(n)});
+    }
+    crows.push_back({"total", std::to_string(total)});
+    doc.paragraph("`synth -flatten -noshare -run :fine`: word-level cells ($alu adders and "
+                  "comparators, $macc multipliers, $mux, $mem_v2 memories, flip-flops) before "
+                  "technology mapping; `--synth xilinx` maps to an FPGA (slow on whole tiles).")
+        .table({"cell type", "count"}, crows)
+        .figure(cc.render());
+  } else if (synth) {
     std::vector<std::vector<std::string>> srows;
     for (const fpga::ResourceUse &u : synth->resources)
       srows.push_back({u.name, std::to_string(u.used),
@@ -298,6 +342,16 @@ int runGenerate(const GenerateOptions &o) {
     for (const fpga::ResourceUse &u : synth->resources)
       if (u.used)
         std::cout << "  " << u.name << ": " << u.used << "\n";
+  if (coarse) {
+    uint64_t total = 0;
+    for (const auto &[type, n] : *coarse)
+      total += n;
+    std::cout << "  Yosys coarse cells: " << total;
+    for (const char *t : {"$macc", "$alu", "$mem_v2", "$dff", "$dffe", "$sdffe"})
+      if (auto it = coarse->find(t); it != coarse->end())
+        std::cout << ", " << t << " " << it->second;
+    std::cout << "\n";
+  }
   if (!synthNote.empty())
     std::cout << "  note: " << synthNote << "\n";
   return 0;
@@ -312,7 +366,9 @@ void addGenerateCommand(CLI::App &app, int &rc) {
                   "report");
   cmd->add_option("--arch", o->arch, "the arch spec (YAML)")->required();
   cmd->add_option("-o,--output", o->outDir, "output directory");
-  cmd->add_flag("--no-synth", o->noSynth, "skip the Yosys synthesis of the report");
+  cmd->add_option("--synth", o->synth,
+                  "Yosys synthesis for the report: coarse (default), xilinx or none");
+  cmd->add_flag("--no-synth", o->noSynth, "same as --synth none");
   cmd->add_option("--timeout", o->timeout, "seconds for Yosys (0 = none)");
   cmd->add_option("--yosys", o->yosys, "the Yosys executable");
   cmd->callback([o, &rc] { rc = runGenerate(*o); });

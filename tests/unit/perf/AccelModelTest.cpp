@@ -367,6 +367,39 @@ TEST(AccelModel, SparseWeightsDoubleComputeBoundThroughput) {
             plain.mapGemm(big, Format::MXFP8, false, 1).seconds);
 }
 
+// zeroSkipFactor against a direct simulation of the generated tensor unit's fetch policy
+// (look at the next W steps, issue the first non-zero one, move to the next non-zero step
+// in the window or past it) on a long stream of independently zero steps.
+TEST(AccelModel, ZeroSkipFactorMatchesTheFetchPolicy) {
+  ArchSpec spec = example("tessera-train-7nm");
+  ASSERT_TRUE(spec.tile.tensor.zeroSkipActivations);
+  std::mt19937_64 rng(5);
+  for (double d : {0.05, 0.25, 0.5, 0.75, 0.95}) {
+    const int W = int(technologyFor(spec).zeroSkipWindow);
+    std::vector<bool> nz(400000);
+    for (size_t i = 0; i < nz.size(); ++i)
+      nz[i] = double(rng() % 1000000) / 1e6 < d;
+    size_t pos = 0, cycles = 0;
+    while (pos < nz.size()) {
+      ++cycles;
+      size_t end = std::min(nz.size(), pos + W), first = end;
+      for (size_t i = pos; i < end && first == end; ++i)
+        if (nz[i])
+          first = i;
+      size_t next = end;
+      for (size_t i = first + 1; i < end && next == end; ++i)
+        if (nz[i])
+          next = i;
+      pos = next;
+    }
+    double simulated = double(cycles) / double(nz.size());
+    EXPECT_NEAR(zeroSkipFactor(spec, d), simulated, 0.005) << "density " << d;
+    EXPECT_GE(zeroSkipFactor(spec, d), d); // every non-zero step takes a cycle
+  }
+  EXPECT_EQ(zeroSkipFactor(spec, 1.0), 1.0);
+  EXPECT_EQ(zeroSkipFactor(example("a100-like"), 0.5), 1.0); // no zero-skipping hardware
+}
+
 TEST(AccelModel, ZeroSkippingIsBoundedByTheWindow) {
   AccelModel accel(computeBound(example("tessera-train-7nm")), policy("bf16"), kNoCap);
   GemmShape big{1, 8192, 8192, 8192};
