@@ -45,13 +45,6 @@ constexpr uint64_t kOpLd = 0x10, kOpLdAcc = 0x11, kOpLdScale = 0x12, kOpLdMeta =
 constexpr uint64_t kOpSt = 0x40, kOpStStat = 0x41, kOpSeed = 0x42, kOpClrStat = 0x43;
 constexpr uint64_t kFp32Nan = 0x7FC00000u;
 
-unsigned log2Of(unsigned v) {
-  unsigned l = 0;
-  while ((1u << l) < v)
-    ++l;
-  return l;
-}
-
 /// Small RTL-building vocabulary around a ModuleBuilder: constants, named registers with
 /// synchronous reset, comparisons.
 struct Rtl {
@@ -218,7 +211,7 @@ ValueId burstBeats(Rtl &g, ValueId addr, ValueId left, unsigned lb) {
 Expected<hw::Module *> buildLoadUnit(hw::Design &design, const TileConfig &cfg,
                                      const GenParams &gp) {
   TRY(checkParams(gp, "load unit"));
-  const unsigned BUS = gp.busBytes, LB = log2Of(BUS);
+  const unsigned BUS = gp.busBytes, LB = ceilLog2(BUS);
   hw::Module &m = design.addModule("tessera_ldu");
   ModuleBuilder b(m);
   b.setLoc(SourceLoc{"<tessera-generate:ldu>", 0, 0});
@@ -451,7 +444,7 @@ Expected<hw::Module *> buildLoadUnit(hw::Design &design, const TileConfig &cfg,
 Expected<hw::Module *> buildStoreUnit(hw::Design &design, const TileConfig &cfg,
                                       const GenParams &gp) {
   TRY(checkParams(gp, "store unit"));
-  const unsigned BUS = gp.busBytes, LB = log2Of(BUS);
+  const unsigned BUS = gp.busBytes, LB = ceilLog2(BUS);
   const unsigned BEAT = 8 * BUS; // bits per beat
 
   // Cast targets: bf16 / fp16 always, the tile's other store formats with scale-cast.
@@ -589,7 +582,7 @@ Expected<hw::Module *> buildStoreUnit(hw::Design &design, const TileConfig &cfg,
 
   //--- Stream writer: codes of `bits` bits packed from a DRAM byte address, AXI bursts.
   ValueId kBuf = g.reg("pack_data", 2 * BEAT), kMask = g.reg("pack_valid", 2 * BEAT);
-  const unsigned WPW = log2Of(2 * BEAT) + 1;
+  const unsigned WPW = ceilLog2(2 * BEAT) + 1;
   ValueId kWp = g.reg("pack_bit", WPW);   // next free bit of the two-beat buffer
   ValueId kLeft = g.reg("pack_left", 16); // codes still to insert
   ValueId kBits = g.reg("pack_code_bits", 6);

@@ -61,13 +61,6 @@ Diagnostic unsupported(const std::string &msg) {
   return Diagnostic::error("unsupported-parameter", "tensor unit: " + msg);
 }
 
-unsigned log2Exact(unsigned v) {
-  unsigned l = 0;
-  while ((1u << l) < v)
-    ++l;
-  return l;
-}
-
 /// A tile tensor format with what the datapath needs to know about it.
 struct FmtInfo {
   ElemFormat isa;
@@ -134,7 +127,7 @@ private:
     if (c == 1)
       return x;
     if ((c & (c - 1)) == 0)
-      return b.binary(OpKind::Shl, x, k(8, log2Exact(unsigned(c))));
+      return b.binary(OpKind::Shl, x, k(8, ceilLog2(unsigned(c))));
     return b.mul(x, k(b.module().width(x), c));
   }
   ValueId mulV(ValueId x, ValueId y, uint32_t w) { return b.mul(b.resize(x, w), b.resize(y, w)); }
@@ -333,7 +326,7 @@ Status TuBuilder::build() {
     if (DW % p.n != 0)
       return unsupported("sparsity " + p.str() + " needs dot_width to be a multiple of " +
                          std::to_string(p.n) + " (steps must hold whole groups)");
-    PatInfo pi{p.n, p.m, code, nmIndexBits(p.m), log2Exact(p.m / p.n)};
+    PatInfo pi{p.n, p.m, code, nmIndexBits(p.m), ceilLog2(p.m / p.n)};
     pats.push_back(pi);
     sMax = std::max(sMax, p.m / p.n);
     ibMax = std::max(ibMax, pi.ib);
@@ -475,14 +468,14 @@ Status TuBuilder::build() {
       pi.push_back({hit, k(2, p)});
       ib.push_back({hit, k(2, pats[p].ib)});
       rl.push_back({hit, k(2, pats[p].ratioLog)});
-      nl.push_back({hit, k(2, log2Exact(pats[p].n))});
-      ml.push_back({hit, k(2, log2Exact(pats[p].m))});
+      nl.push_back({hit, k(2, ceilLog2(pats[p].n))});
+      ml.push_back({hit, k(2, ceilLog2(pats[p].m))});
     }
     cPatIdx = priority(pi, k(2, 0));
     cIb = priority(ib, k(2, pats[0].ib));
     cRatioLog = b.mux(cIsSp, priority(rl, k(2, pats[0].ratioLog)), k(2, 0));
-    cNLog = priority(nl, k(2, log2Exact(pats[0].n)));
-    cMLog = priority(ml, k(2, log2Exact(pats[0].m)));
+    cNLog = priority(nl, k(2, ceilLog2(pats[0].n)));
+    cMLog = priority(ml, k(2, ceilLog2(pats[0].m)));
   }
   // Steps: stepC compressed (= dense unless sparse) lanes, stepK dense K per step.
   ValueId cRate2 = and2(fa.rate2, fb.rate2);

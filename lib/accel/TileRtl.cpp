@@ -26,13 +26,6 @@ unsigned ceilPow2(uint64_t v) {
   return p;
 }
 
-unsigned log2Exact(unsigned v) {
-  unsigned l = 0;
-  while ((1u << l) < v)
-    ++l;
-  return l;
-}
-
 } // namespace
 
 unsigned GenParams::line(std::string_view memory) const {
@@ -89,7 +82,7 @@ struct LineMem {
   void build(ModuleBuilder &b, std::string n, uint32_t nbytes, unsigned l) {
     name = std::move(n);
     line = l;
-    lineLog = log2Exact(l);
+    lineLog = ceilLog2(l);
     bytes = nbytes;
     uint32_t depth = ceilPow2((uint64_t(nbytes) + l - 1) / l);
     for (unsigned k = 0; k < l; ++k)

@@ -80,6 +80,14 @@ struct GenParams {
   static GenParams forConfig(const TileConfig &cfg);
 };
 
+/// ceil(log2(v)) for v >= 1 (the bits of an index into v things; exact for powers of two).
+inline unsigned ceilLog2(unsigned v) {
+  unsigned l = 0;
+  while ((1u << l) < v)
+    ++l;
+  return l;
+}
+
 /// Width of the register-value inputs of the instruction port.
 inline constexpr uint32_t kRegsWidth = 256, kFregsWidth = 288;
 
