@@ -11,6 +11,7 @@
 #include "runtime/Cosim.h"
 
 #include "arch/ArchSpec.h"
+#include "hw/Text.h"
 #include "hw/Verify.h"
 #include "support/FileIO.h"
 #include "verilog/Verilog.h"
@@ -46,6 +47,10 @@ TEST(TileRtl, Verifies) {
   EXPECT_TRUE(hw::verifyDesign(*d, diags));
   for (const Diagnostic &x : diags.diagnostics())
     ADD_FAILURE() << x.render();
+  // Same spec, same design, byte for byte.
+  auto again = accel::rtl::buildTile(cfg, accel::rtl::GenParams::forConfig(cfg));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(hw::printDesign(*d), hw::printDesign(*again));
 }
 
 // The emitted Verilog of the whole tile is lint-clean in Verilator (-Wall).
