@@ -12,10 +12,10 @@ tessera_cli_test(generate-missing-arch-bad EXIT 1 MATCH "error\\[io-error\\]"
   ARGS generate --arch /nonexistent/arch.yaml -o ${GEN_OUT}/bad)
 
 # Co-simulation on Tessera's simulator: the example programs and random programs.
-tessera_cli_test(cosim-gemm-tiled EXIT 0
+tessera_cli_test(cosim-gemm-tiled EXIT 0 TIMEOUT 900
   MATCH "cosim: .*gemm-tiled.s: match, RTL [0-9]+ cycles, golden model [0-9]+ cycles"
   ARGS cosim --arch ${SMALL_ARCH} --program ${ACCEL_DATA}/gemm-tiled.s)
-tessera_cli_test(cosim-random EXIT 0
+tessera_cli_test(cosim-random EXIT 0 TIMEOUT 900
   MATCH "cosim: 10 random programs \\(seeds 500..509\\): all match"
   ARGS cosim --arch ${SMALL_ARCH} --random 10 --seed 500)
 tessera_cli_test(cosim-modes-bad EXIT 1
@@ -27,7 +27,6 @@ tessera_cli_test(cosim-format-bad EXIT 1
 tessera_cli_test(cosim-asm-bad EXIT 1
   MATCH "out-of-range-bad.s:2:37: error\\[operand-out-of-range\\]"
   ARGS cosim --arch ${SMALL_ARCH} --program ${ACCEL_DATA}/out-of-range-bad.s)
-set_tests_properties(cli.cosim-gemm-tiled cli.cosim-random PROPERTIES TIMEOUT 600)
 
 # make test-all: 1,000 random programs per tensor format of the small-test tile (A in that
 # format; B, sparsity, transposes, vector ops and stores random), in batches of 250.
@@ -35,34 +34,34 @@ foreach(fmt bf16 e4m3 e5m2 mxe4m3 mxe5m2)
   foreach(batch RANGE 3)
     math(EXPR seed "1000 + ${batch} * 250")
     math(EXPR last "${seed} + 249")
-    tessera_cli_test(cosim-random-${fmt}-${batch} EXIT 0
+    tessera_cli_test(cosim-random-${fmt}-${batch} EXIT 0 TIMEOUT 1800
       MATCH "cosim: 250 random programs \\(seeds ${seed}..${last}, A format ${fmt}\\): all match"
       ARGS cosim --arch ${SMALL_ARCH} --random 250 --seed ${seed} --format ${fmt}
            -o ${GEN_OUT}/mismatch-${fmt})
-    set_tests_properties(cli.cosim-random-${fmt}-${batch} PROPERTIES LABELS "cli;slow" TIMEOUT 1800)
+    set_tests_properties(cli.cosim-random-${fmt}-${batch} PROPERTIES LABELS "cli;slow")
   endforeach()
 endforeach()
 
 # The emitted Verilog in Verilator with Tessera's Verilog testbench (the model is built once
 # in the work directory, about two minutes): directed programs in make test, random ones in
 # make test-all.
-tessera_cli_test(cosim-verilator EXIT 0
+tessera_cli_test(cosim-verilator EXIT 0 TIMEOUT 900
   MATCH "cosim: .*quantize.s: match, RTL [0-9]+ cycles, golden model [0-9]+ cycles"
   ARGS cosim --arch ${SMALL_ARCH} --program ${ACCEL_DATA}/quantize.s --sim verilator
        --work-dir ${GEN_OUT}/verilator)
-set_tests_properties(cli.cosim-verilator PROPERTIES TIMEOUT 900 RESOURCE_LOCK verilator-tile)
-tessera_cli_test(cosim-verilator-random EXIT 0
+set_tests_properties(cli.cosim-verilator PROPERTIES RESOURCE_LOCK verilator-tile)
+tessera_cli_test(cosim-verilator-random EXIT 0 TIMEOUT 1800
   MATCH "cosim: 50 random programs \\(seeds 7000..7049\\): all match"
   ARGS cosim --arch ${SMALL_ARCH} --random 50 --seed 7000 --sim verilator
        --work-dir ${GEN_OUT}/verilator-random -o ${GEN_OUT}/mismatch-verilator)
-set_tests_properties(cli.cosim-verilator-random PROPERTIES LABELS "cli;slow" TIMEOUT 1800
+set_tests_properties(cli.cosim-verilator-random PROPERTIES LABELS "cli;slow"
                      RESOURCE_LOCK verilator-tile)
 # Yosys coarse-grained synthesis of the whole default tile for the report (about 7 minutes
 # of CPU on this machine).
-tessera_cli_test(generate-synth EXIT 0
+tessera_cli_test(generate-synth EXIT 0 TIMEOUT 3900
   MATCH "generate: small-test: .*Yosys coarse cells: [1-9][0-9]*, \\\$macc [1-9]"
   ARGS generate --arch ${SMALL_ARCH} -o ${GEN_OUT}/small-synth --timeout 3600)
-set_tests_properties(cli.generate-synth PROPERTIES LABELS "cli;slow" TIMEOUT 4000)
+set_tests_properties(cli.generate-synth PROPERTIES LABELS "cli;slow")
 # A valid arch spec whose parameters the generator cannot build: a located refusal naming
 # the parameter, not a crash or a silently different tile.
 tessera_cli_test(generate-mx-step-bad EXIT 1
@@ -79,10 +78,10 @@ tessera_cli_test(cosim-arch-bad EXIT 1
 tessera_cli_test(generate-large EXIT 0
   MATCH "generate: a100-like: 16x8 PEs, dot 8, 64 lanes .*hw IR: 6 modules, [0-9]+ ops"
   ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/a100-like.yaml -o ${GEN_OUT}/a100-like --no-synth)
-tessera_cli_test(generate-train-7nm EXIT 0
+tessera_cli_test(generate-train-7nm EXIT 0 TIMEOUT 900
   MATCH "generate: tessera-train-7nm: 16x16 PEs, dot 16, 64 lanes .*hw IR: 6 modules"
   ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/tessera-train-7nm.yaml -o ${GEN_OUT}/train-7nm --no-synth)
-set_tests_properties(cli.generate-train-7nm PROPERTIES LABELS "cli;slow" TIMEOUT 900)
+set_tests_properties(cli.generate-train-7nm PROPERTIES LABELS "cli;slow")
 tessera_cli_test(generate-lanes-bad EXIT 1
   MATCH "h100-like.yaml: error\\[unsupported-parameter\\]: vector unit: lanes = 128 \\(the generator builds 1..64 lanes\\)"
   ARGS generate --arch ${PROJECT_SOURCE_DIR}/examples/arch/h100-like.yaml -o ${GEN_OUT}/bad)

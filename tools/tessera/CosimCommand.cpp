@@ -27,6 +27,7 @@
 #include <array>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace tessera::tool {
 
@@ -54,6 +55,24 @@ int runCosim(const CosimOptions &o) {
   if (modes != 1)
     return fail(Diagnostic::error("bad-argument",
                                   "give exactly one of --program FILE, --random N, --gemm-timing"));
+  // Check the inputs before building the tile model (which takes a minute when it is not
+  // cached).
+  runtime::RandomProgramOptions ro;
+  if (!o.format.empty()) {
+    if (!accel::elemFormatFromName(o.format, ro.format) || !cfg.find(ro.format))
+      return fail(Diagnostic::error("unknown-format", "'" + o.format +
+                                                          "' is not a tensor format of this tile"));
+  }
+  std::optional<accel::AsmProgram> prog;
+  if (!o.program.empty()) {
+    auto text = readTextFile(o.program);
+    if (!text.ok())
+      return fail(text.error());
+    auto p = accel::assemble(*text, o.program, &cfg);
+    if (!p.ok())
+      return fail(p.error());
+    prog = std::move(*p);
+  }
   runtime::ExternalOptions ext;
   ext.workDir = o.workDir;
   if (o.sim == "verilator" || o.sim == "icarus") {
@@ -82,12 +101,6 @@ int runCosim(const CosimOptions &o) {
     return runTiming(o, *spec, cfg, **tile);
 
   if (!o.program.empty()) {
-    auto text = readTextFile(o.program);
-    if (!text.ok())
-      return fail(text.error());
-    auto prog = accel::assemble(*text, o.program, &cfg);
-    if (!prog.ok())
-      return fail(prog.error());
     std::vector<uint8_t> dram(o.dramBytes, 0);
     if (!o.dramFile.empty()) {
       auto bytes = readTextFile(o.dramFile);
@@ -111,12 +124,6 @@ int runCosim(const CosimOptions &o) {
     return 0;
   }
 
-  runtime::RandomProgramOptions ro;
-  if (!o.format.empty()) {
-    if (!accel::elemFormatFromName(o.format, ro.format) || !cfg.find(ro.format))
-      return fail(Diagnostic::error("unknown-format", "'" + o.format +
-                                                          "' is not a tensor format of this tile"));
-  }
   uint64_t rtl = 0, golden = 0;
   for (uint64_t i = 0; i < o.random; ++i) {
     uint64_t seed = o.seed + i;
