@@ -68,7 +68,7 @@ ValueId orAll(ModuleBuilder &b, const std::vector<ValueId> &v) {
 } // namespace
 
 /// Fault codes on fault_code (docs/tile-rtl.md).
-enum : uint32_t { kFaultNone = 0, kFaultAddress = 1, kFaultPc = 2, kFaultDeadlock = 3 };
+enum : uint32_t { kFaultAddress = 1, kFaultPc = 2, kFaultDeadlock = 3 };
 
 Expected<hw::Module *> buildController(hw::Design &design, const TileConfig &cfg,
                                        const GenParams &gp) {

@@ -284,9 +284,6 @@ void TileMemories::finish() {
 
 namespace {
 
-/// Instruction-port inputs of a unit (the harness and the tile connect them).
-const char *const kInsnPorts[] = {"start", "insn", "regs", "fregs"};
-
 /// Connects every input port of `unit` that is not a memory data port and not clk/rst to
 /// a top-level input of the same name (AXI responses, the instruction port).
 void passThroughInputs(ModuleBuilder &b, const hw::Module &unit, uint32_t inst,
@@ -353,7 +350,6 @@ Expected<hw::Design> buildUnitHarness(const TileConfig &cfg, const GenParams &gp
     if (!memPort)
       b.output(p.name, p.width, b.instOutput(inst, p.name));
   }
-  (void)kInsnPorts;
   return design;
 }
 

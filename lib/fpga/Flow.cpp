@@ -530,9 +530,11 @@ Expected<FlowResult> runFlow(const std::vector<std::string> &verilogFiles, const
   return res;
 }
 
-Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts) {
-  const hw::Module *top = design.top();
-  if (!top)
+namespace {
+
+/// Emits `design` as outDir/design.v; returns that path.
+Expected<std::string> writeDesign(const hw::Design &design, const FlowOptions &opts) {
+  if (!design.top())
     return Diagnostic::error("missing-top", "the design has no top module");
   if (opts.outDir.empty())
     return Diagnostic::error("bad-argument", "no output directory given");
@@ -541,7 +543,14 @@ Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts) 
   fs::create_directories(opts.outDir, ec);
   std::string path = (fs::path(opts.outDir) / "design.v").string();
   TRY(writeTextFile(path, text));
-  TRY_ASSIGN(FlowResult r, runFlow(std::vector<std::string>{path}, top->name(), opts));
+  return path;
+}
+
+} // namespace
+
+Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts) {
+  TRY_ASSIGN(std::string path, writeDesign(design, opts));
+  TRY_ASSIGN(FlowResult r, runFlow(std::vector<std::string>{path}, design.top()->name(), opts));
   r.files.insert(std::lower_bound(r.files.begin(), r.files.end(), std::string("design.v")),
                  "design.v");
   return r;
@@ -549,20 +558,11 @@ Expected<FlowResult> runFlow(const hw::Design &design, const FlowOptions &opts) 
 
 Expected<std::map<std::string, uint64_t>> coarseSynthesis(const hw::Design &design,
                                                           const FlowOptions &opts) {
-  const hw::Module *top = design.top();
-  if (!top)
-    return Diagnostic::error("missing-top", "the design has no top module");
-  if (opts.outDir.empty())
-    return Diagnostic::error("bad-argument", "no output directory given");
-  TRY_ASSIGN(std::string text, verilog::emitVerilog(design));
-  std::error_code ec;
-  fs::create_directories(opts.outDir, ec);
-  std::string path = (fs::path(opts.outDir) / "design.v").string();
-  TRY(writeTextFile(path, text));
+  TRY_ASSIGN(std::string path, writeDesign(design, opts));
   FlowResult res;
   Run run{opts, res, opts.outDir};
   std::string stat = (fs::path(opts.outDir) / "coarse-stat.json").string();
-  std::string script = readScript({path}) + "synth -top " + top->name() +
+  std::string script = readScript({path}) + "synth -top " + design.top()->name() +
                        " -flatten -noshare -run :fine\ntee -q -o " + stat + " stat -json\n";
   return run.yosys("coarse", script);
 }

@@ -645,7 +645,6 @@ std::string randomProgram(const accel::TileConfig &cfg, uint64_t seed,
       if (scaleAddr)
         o << "  # scales at " << *scaleAddr;
       o << "\n";
-      return mx;
     };
     store(cBase, M, N, ldc);
     if (r.chance(50))

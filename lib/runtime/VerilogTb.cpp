@@ -22,7 +22,7 @@ namespace tessera::runtime {
 namespace {
 
 std::string testbench(const accel::TileConfig &cfg, const accel::rtl::GenParams &gp,
-                      size_t progLen, size_t dramBytes, uint64_t maxCycles) {
+                      size_t dramBytes, uint64_t maxCycles) {
   std::ostringstream o;
   const unsigned bus = gp.busBytes;
   o << "// Testbench of the Tessera tile, written by runtime::runTileExternal.\n"
@@ -36,7 +36,6 @@ std::string testbench(const accel::TileConfig &cfg, const accel::rtl::GenParams 
     << "  reg [7:0] dram [0:DRAM-1];\n"
     << "  reg [127:0] prog [0:IMEM-1];\n"
     << "  integer plen;\n";
-  (void)progLen;
   for (const char *m : {"spad", "scale", "meta", "acc"}) {
     bool acc = std::string(m) == "acc";
     unsigned line = acc ? 1 : gp.line(m);
@@ -176,7 +175,7 @@ Expected<TileRun> runTileExternal(const accel::TileConfig &cfg, const accel::rtl
   // compiled) once per work directory.
   std::string exe = opts.tool == ExternalTool::Verilator ? path("obj_dir/Vtessera_tb")
                                                          : path("tb.vvp");
-  TRY(writeTextFile(path("tb.v"), testbench(cfg, gp, program.size(), dram.size(), opts.maxCycles)));
+  TRY(writeTextFile(path("tb.v"), testbench(cfg, gp, dram.size(), opts.maxCycles)));
   {
     std::ostringstream p, d;
     for (const accel::Instruction &ins : program)
