@@ -231,6 +231,36 @@ double zeroSkipFactor(const arch::ArchSpec &spec, double density) {
   return 1.0 / advance;
 }
 
+uint64_t zeroSkipStreamCycles(const arch::ArchSpec &spec, const std::vector<bool> &nonZero) {
+  const arch::TensorUnit &tu = spec.tile.tensor;
+  if (!(tu.zeroSkipActivations || tu.zeroSkipGradients))
+    return nonZero.size();
+  const size_t W = size_t(std::max(1L, std::lround(technologyFor(spec).zeroSkipWindow)));
+  // One window per cycle: issue its first non-zero step; the next window starts at the
+  // window's second non-zero step, or after the window.
+  size_t pos = 0;
+  uint64_t cycles = 0;
+  while (pos < nonZero.size()) {
+    ++cycles;
+    const size_t end = std::min(nonZero.size(), pos + W);
+    size_t first = pos;
+    while (first < end && !nonZero[first])
+      ++first;
+    size_t next = first < end ? first + 1 : end;
+    while (next < end && !nonZero[next])
+      ++next;
+    pos = next;
+  }
+  return cycles;
+}
+
+double outputStationaryCycles(double R, double C, const std::vector<double> &streamCycles) {
+  double cycles = R + C;
+  for (double s : streamCycles)
+    cycles += std::max(s, R);
+  return cycles;
+}
+
 double outputStationaryCycles(double R, double C, double kv, double mm, double nn, double kk,
                               double zs) {
   return ceilD(mm, R) * ceilD(nn, C) * std::max(ceilD(kk, kv) * zs, R) + R + C;

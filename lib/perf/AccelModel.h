@@ -18,7 +18,9 @@
 #include "workload/Cost.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace tessera::perf {
 
@@ -52,6 +54,14 @@ Status checkPolicy(const arch::ArchSpec &spec, const PrecisionPolicy &policy);
 /// independently (docs/accel-model.md).
 double zeroSkipFactor(const arch::ArchSpec &spec, double density);
 
+/// The actual-data counterpart of zeroSkipFactor (Sparseloop's "actual data" density
+/// model, as opposed to the uniform one above): the cycles the spec's tensor unit takes to
+/// stream one output tile whose PE steps are non-zero where `nonZero` is true, by the same
+/// look-ahead window policy. zeroSkipFactor is its expectation per step when each step is
+/// non-zero independently; regular and clustered patterns differ from that expectation and
+/// need this form. Without zero skipping: nonZero.size().
+uint64_t zeroSkipStreamCycles(const arch::ArchSpec &spec, const std::vector<bool> &nonZero);
+
 /// The mapper's cycle count of an output-stationary R x C PE array for an mm x nn x kk
 /// block (ceil(mm/R) * ceil(nn/C) output tiles, each streaming kk through kv K positions
 /// per cycle, zs the zero-skip factor on the streamed steps):
@@ -59,6 +69,10 @@ double zeroSkipFactor(const arch::ArchSpec &spec, double density);
 /// The generated RTL's GEMM cycle counts are validated against it (docs/validation.md).
 double outputStationaryCycles(double R, double C, double kv, double mm, double nn, double kk,
                               double zs = 1.0);
+
+/// The same term with actual data: `streamCycles[t]` is output tile t's stream
+/// (zeroSkipStreamCycles of its steps): sum_t max(streamCycles[t], R) + R + C.
+double outputStationaryCycles(double R, double C, const std::vector<double> &streamCycles);
 
 /// The mapper's choice for one GEMM C[m,n] += A[m,k] B[k,n] (batched).
 struct GemmMapping {

@@ -18,6 +18,11 @@ tessera_cli_test(cosim-gemm-tiled EXIT 0 TIMEOUT 900
 tessera_cli_test(cosim-random EXIT 0 TIMEOUT 900
   MATCH "cosim: 10 random programs \\(seeds 500..509\\): all match"
   ARGS cosim --arch ${SMALL_ARCH} --random 10 --seed 500)
+# GEMM cycles of the RTL against the performance model (docs/validation.md): dense, 2:4
+# sparse and zero-skipped tiles, every format, within 5 %.
+tessera_cli_test(cosim-gemm-timing EXIT 0 TIMEOUT 900
+  MATCH "worst \\|error\\| vs the performance model: [0-9.]+% without zero skipping, [0-9.]+% with zero skipping"
+  ARGS cosim --arch ${SMALL_ARCH} --gemm-timing --max-error 5)
 tessera_cli_test(cosim-modes-bad EXIT 1
   MATCH "error\\[bad-argument\\]: give exactly one of --program FILE, --random N, --gemm-timing"
   ARGS cosim --arch ${SMALL_ARCH} --random 3 --gemm-timing)

@@ -375,29 +375,41 @@ TEST(AccelModel, ZeroSkipFactorMatchesTheFetchPolicy) {
   ASSERT_TRUE(spec.tile.tensor.zeroSkipActivations);
   std::mt19937_64 rng(5);
   for (double d : {0.05, 0.25, 0.5, 0.75, 0.95}) {
-    const int W = int(technologyFor(spec).zeroSkipWindow);
     std::vector<bool> nz(400000);
     for (size_t i = 0; i < nz.size(); ++i)
       nz[i] = double(rng() % 1000000) / 1e6 < d;
-    size_t pos = 0, cycles = 0;
-    while (pos < nz.size()) {
-      ++cycles;
-      size_t end = std::min(nz.size(), pos + W), first = end;
-      for (size_t i = pos; i < end && first == end; ++i)
-        if (nz[i])
-          first = i;
-      size_t next = end;
-      for (size_t i = first + 1; i < end && next == end; ++i)
-        if (nz[i])
-          next = i;
-      pos = next;
-    }
+    const uint64_t cycles = zeroSkipStreamCycles(spec, nz);
     double simulated = double(cycles) / double(nz.size());
     EXPECT_NEAR(zeroSkipFactor(spec, d), simulated, 0.005) << "density " << d;
     EXPECT_GE(zeroSkipFactor(spec, d), d); // every non-zero step takes a cycle
   }
   EXPECT_EQ(zeroSkipFactor(spec, 1.0), 1.0);
   EXPECT_EQ(zeroSkipFactor(example("a100-like"), 0.5), 1.0); // no zero-skipping hardware
+}
+
+// The actual-data form on patterns worked by hand from the window policy
+// (docs/tile-tensor-unit.md: a run of r skipped steps costs floor((r-1)/2) between issued
+// steps, floor(r/2) at the start, ceil((r-1)/2) at the end).
+TEST(AccelModel, ZeroSkipStreamCyclesFollowsTheWindow) {
+  ArchSpec spec = example("tessera-train-7nm");
+  ASSERT_EQ(technologyFor(spec).zeroSkipWindow, 2);
+  auto pattern = [](const std::string &s) {
+    std::vector<bool> v;
+    for (char c : s)
+      v.push_back(c == '1');
+    return v;
+  };
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("1111")), 4u);
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("10101010")), 4u); // isolated zeros are free
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("01010101")), 4u);
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("00000000")), 4u); // fetched 2 per cycle
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("10001000")), 2u + 1u + 1u);
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("1000000000000000")), 1u + 7u);
+  EXPECT_EQ(zeroSkipStreamCycles(spec, pattern("0000000000000001")), 8u);
+  EXPECT_EQ(zeroSkipStreamCycles(spec, {}), 0u);
+  // Without zero-skipping hardware every step costs a cycle.
+  EXPECT_EQ(zeroSkipStreamCycles(example("a100-like"), pattern("1000")), 4u);
+  EXPECT_EQ(outputStationaryCycles(4, 4, {8.0, 2.0}), 8 + 4 + 4 + 4);
 }
 
 TEST(AccelModel, ZeroSkippingIsBoundedByTheWindow) {
