@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev
+  # HLS front end (tessera hls): clang-14 and the LLVM 14 libraries
+  clang-14 llvm-14-dev
   # external hardware tools the toolchain drives and tests against
   verilator iverilog yosys nextpnr-ice40 fpga-icestorm
   # Python reference stack (Debian's /usr/bin/python3)

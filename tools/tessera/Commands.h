@@ -24,6 +24,7 @@ void addFpgaCommand(CLI::App &app, int &rc);
 void addAsmCommand(CLI::App &app, int &rc);
 void addGenerateCommand(CLI::App &app, int &rc);
 void addCosimCommand(CLI::App &app, int &rc);
+void addHlsCommand(CLI::App &app, int &rc);
 
 /// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
 int fail(const Diagnostic &d);

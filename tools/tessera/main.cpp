@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
   tessera::tool::addAsmCommand(app, rc);
   tessera::tool::addGenerateCommand(app, rc);
   tessera::tool::addCosimCommand(app, rc);
+  tessera::tool::addHlsCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

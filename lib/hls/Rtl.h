@@ -1,0 +1,58 @@
+//===- Rtl.h - binding and FSM + datapath construction in hw IR -----------===//
+//
+// Builds the kernel as one hw IR module from a scheduled CDFG:
+//
+//   * functional-unit binding: shareable operators (multipliers, dividers) of the same
+//     kind in different cycles share a unit by weighted bipartite matching (the weight is
+//     the multiplexer cost saved); cheap operators are not shared;
+//   * register binding: values live across a cycle boundary get registers, allocated by
+//     the left-edge algorithm on lifetimes (interference colouring for pipelined bodies);
+//   * an FSM with one state per (block, cycle), plus one pipelined controller per
+//     pipelined loop (stage valid bits, predicated stages, prologue / epilogue, II > 1
+//     through a modulo counter);
+//   * memories: local arrays as hw IR memories (synchronous read) or registers (complete
+//     partition), banks by the partition; interface arrays as RAM ports on the module.
+//
+// The module's interface (docs/hls.md, Vitis' ap_ctrl_hs and ap_memory in spirit):
+//   clk, rst                    clock; synchronous reset, active high
+//   start                       1 for at least one cycle while `idle` starts the kernel;
+//                               scalar arguments are sampled in that cycle
+//   <arg>                       each scalar argument (Cdfg::args), its width
+//   idle                        1 while no call is running
+//   done                        1 for exactly one cycle when a call finishes
+//   return                      the return value (when not void), valid from `done` on
+//   <mem>_addr<p>, <mem>_ce<p>, <mem>_we<p>, <mem>_wdata<p>   per interface array and
+//   <mem>_rdata<p>              port p (0 or 0 and 1): address (element index), enable,
+//                               write enable, write data; read data returns one cycle
+//                               after a cycle with ce = 1 and we = 0 (a synchronous RAM)
+//
+// Every op gets the SourceLoc of the CDFG node (or block / loop for control) it comes from.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "hls/Cdfg.h"
+#include "hls/Schedule.h"
+#include "hw/IR.h"
+#include "support/Expected.h"
+
+#include <string>
+
+namespace tessera::hls {
+
+struct RtlOptions {
+  std::string moduleName; ///< default: the C function's name
+};
+
+struct RtlStats {
+  uint32_t states = 0;       ///< FSM states
+  uint32_t registers = 0;    ///< data registers after binding (bits in registerBits)
+  uint32_t registerBits = 0;
+  uint32_t sharedUnits = 0;  ///< functional units serving more than one node
+  uint32_t units = 0;        ///< functional units of shareable kinds
+};
+
+Expected<hw::Design> buildRtl(const Cdfg &g, const Schedule &s, const RtlOptions &opts,
+                              RtlStats *stats = nullptr);
+
+} // namespace tessera::hls

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Characterise single-operator modules with Yosys for the HLS operator library.
+
+For every (operator, width) point this script writes a one-operator Verilog module,
+synthesises it with `yosys -p "read_verilog x.v; synth_xilinx -flatten; write_json"`,
+counts LUT / FF / DSP cells (Yosys `stat` categories) and estimates the combinational
+delay as the longest path through the mapped netlist, weighting each cell by a 7-series
+(-1 speed grade) delay that includes average routing:
+
+    LUT1..LUT6  0.55 ns   (0.12 logic + ~0.43 net)
+    CARRY4      0.15 ns   (dedicated carry routing between slices)
+    MUXF7/F8    0.30 ns
+    DSP48E1     3.90 ns   (A*B -> P, no internal registers) + 0.45 ns net
+    base        0.60 ns   (flop clock-to-q + setup of the registers around the operator)
+
+It writes lib/hls/OpLibrary.def (one OPCOST line per point), which OpLibrary.cpp reads
+as an X-macro table. Regenerate with:
+
+    /usr/bin/python3 scripts/hls-characterise.py            # all points (~2 min)
+    /usr/bin/python3 scripts/hls-characterise.py --out FILE  # elsewhere
+
+Dividers are characterised up to 32 bits (64-bit combinational dividers take Yosys
+minutes); OpLibrary.cpp extrapolates above the last table point.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CELL_DELAY = {
+    "LUT1": 0.55, "LUT2": 0.55, "LUT3": 0.55, "LUT4": 0.55, "LUT5": 0.55, "LUT6": 0.55,
+    "CARRY4": 0.15, "MUXF7": 0.30, "MUXF8": 0.30, "DSP48E1": 4.35,
+}
+BASE_NS = 0.60
+
+# Verilog expression per OpKind name (Cdfg.h); `a`, `b` operands of W bits, `s` shift amount,
+# `Z` / `SZ` a W-bit unsigned / signed zero (an unsized 0 would widen the expression to 32
+# bits; an unsigned one would make a signed division unsigned).
+OPS = {
+    "Add": "a + b",
+    "Sub": "a - b",
+    "Mul": "a * b",
+    "DivU": "b == 0 ? Z : a / b",
+    "DivS": "b == 0 ? SZ : $signed(a) / $signed(b)",
+    "RemU": "b == 0 ? Z : a % b",
+    "RemS": "b == 0 ? SZ : $signed(a) % $signed(b)",
+    "And": "a & b",
+    "Or": "a | b",
+    "Xor": "a ^ b",
+    "Shl": "a << s",
+    "ShrU": "a >> s",
+    "ShrS": "$signed(a) >>> s",
+    "Eq": "a == b",
+    "LtU": "a < b",
+    "LtS": "$signed(a) < $signed(b)",
+    "Select": "c ? a : b",
+}
+WIDTHS = [1, 8, 16, 32, 64]
+DIV_MAX = 32
+
+
+def verilog(op, w):
+    res_w = 1 if op in ("Eq", "LtU", "LtS") else w
+    sw = max(1, (w - 1).bit_length())
+    return f"""module top(input [{w-1}:0] a, input [{w-1}:0] b, input [{sw-1}:0] s, input c,
+           output [{res_w-1}:0] y);
+  assign y = {OPS[op].replace("SZ", f"{w}'sd0").replace("Z", f"{w}'d0")};
+endmodule
+"""
+
+
+def longest_path(netlist):
+    mod = netlist["modules"]["top"]
+    driver = {}
+    cells = mod["cells"]
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "output":
+                for b in bits:
+                    if isinstance(b, int):
+                        driver[b] = name
+    memo = {}
+
+    def arrival(name, stack=()):
+        if name in memo:
+            return memo[name]
+        cell = cells[name]
+        best = 0.0
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) != "input":
+                continue
+            for b in bits:
+                d = driver.get(b) if isinstance(b, int) else None
+                if d is not None and d != name and d not in stack:
+                    best = max(best, arrival(d, stack + (name,)))
+        memo[name] = best + CELL_DELAY.get(cell["type"], 0.0)
+        return memo[name]
+
+    sys.setrecursionlimit(100000)
+    return max((arrival(n) for n in sorted(cells)), default=0.0)
+
+
+def characterise(op, w, tmp):
+    v = os.path.join(tmp, f"{op}{w}.v")
+    j = os.path.join(tmp, f"{op}{w}.json")
+    with open(v, "w") as f:
+        f.write(verilog(op, w))
+    cmd = f"read_verilog {v}; synth_xilinx -flatten -top top; write_json {j}"
+    subprocess.run(["yosys", "-q", "-p", cmd], check=True, stdout=subprocess.DEVNULL)
+    with open(j) as f:
+        net = json.load(f)
+    counts = {}
+    for cell in net["modules"]["top"]["cells"].values():
+        counts[cell["type"]] = counts.get(cell["type"], 0) + 1
+    luts = sum(n for t, n in counts.items() if t.startswith("LUT"))
+    luts += counts.get("MUXF7", 0) * 0 + 0  # muxes live in the LUT slices
+    ffs = sum(n for t, n in counts.items() if t.startswith("FD"))
+    dsps = counts.get("DSP48E1", 0)
+    carry = counts.get("CARRY4", 0)
+    delay = BASE_NS + longest_path(net)
+    return luts, ffs, dsps, carry, delay
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "lib", "hls",
+                                                  "OpLibrary.def"))
+    args = ap.parse_args()
+    ver = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "// Generated by scripts/hls-characterise.py (" + ver + "): single-operator modules",
+        "// through `synth_xilinx -flatten`; delay = longest path over mapped cells with",
+        "// 7-series cell + net delays (see the script). Do not edit by hand.",
+        "// OPCOST(kind, width, delayNs, luts, ffs, dsps, carry4)",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for op in OPS:
+            for w in WIDTHS:
+                if op.startswith(("Div", "Rem")) and w > DIV_MAX:
+                    continue
+                if w == 1 and op not in ("Add", "And", "Eq", "Select", "Mul"):
+                    continue
+                luts, ffs, dsps, carry, delay = characterise(op, w, tmp)
+                line = f"OPCOST({op}, {w}, {delay:.2f}, {luts}, {ffs}, {dsps}, {carry})"
+                print(line, flush=True)
+                lines.append(line)
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+int top(int x) {
+  return x +* ; // expect-error[c-error]: expected expression
+}
