@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
       auto it = res.find(name);
       return noSynth || it == res.end() ? std::string("-") : std::to_string(it->second);
     };
-    std::string bram = noSynth ? "-" : std::to_string(res["RAMB18E1"] + 2 * res["RAMB36E1"]);
+    std::string bram = cell("BRAM18");
     table << "| " << k.top << " | " << k.what << " | " << loops << " | "
           << (cr->minLatency == cr->maxLatency
                   ? std::to_string(cr->minLatency)

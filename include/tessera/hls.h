@@ -31,6 +31,9 @@
 //   TESSERA_DEPTH(n)                 elements an interface pointer addresses
 //   TESSERA_PARTITION(kind, factor)  kind: cyclic | block; TESSERA_PARTITION_COMPLETE
 //   TESSERA_PORTS(n)                 RAM ports per bank (1 or 2)
+//   TESSERA_INDEPENDENT              no loop-carried dependence through the array:
+//                                    iterations of a pipelined loop never share an
+//                                    element (Vitis' `dependence inter false`)
 // Macro arguments are expanded before they are spelled into the attribute; a constexpr
 // variable is not (write the number or a macro).
 //
@@ -50,6 +53,7 @@
   TESSERA_HLS_ANNOTATE("tessera_partition=" #kind "," TESSERA_HLS_STR(factor))
 #define TESSERA_PARTITION_COMPLETE TESSERA_HLS_ANNOTATE("tessera_partition=complete")
 #define TESSERA_PORTS(n) TESSERA_HLS_ANNOTATE("tessera_ports=" TESSERA_HLS_STR(n))
+#define TESSERA_INDEPENDENT TESSERA_HLS_ANNOTATE("tessera_independent")
 
 #ifdef __cplusplus
 

@@ -1042,6 +1042,9 @@ std::vector<LoopDep> loopCarriedDeps(const Cdfg &g, LoopId l) {
     ivOf[iv.phi] = iv;
   std::vector<MemoryInfo> mems = analyseMemories(g);
   for (const MemoryInfo &mi : mems) {
+    // TESSERA_INDEPENDENT: the user promises no element is shared across iterations.
+    if (mi.mem < g.memories.size() && g.memories[mi.mem].independent)
+      continue;
     std::vector<const MemAccess *> acc;
     for (const MemAccess &a : mi.accesses)
       if (nodeInLoop(a.node))

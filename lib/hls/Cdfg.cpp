@@ -408,6 +408,8 @@ std::string Cdfg::print() const {
         << " " << mem.partitionFactor;
     if (mem.readOnly)
       o << " readonly";
+    if (mem.independent)
+      o << " independent";
     if (mem.writeOnly)
       o << " writeonly";
     if (!mem.init.empty())

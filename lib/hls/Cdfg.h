@@ -118,6 +118,11 @@ struct Memory {
   Partition partition = Partition::None;
   uint32_t partitionFactor = 1;
   uint32_t ports = 1;        ///< RAM ports per bank requested (1 or 2)
+  /// The user's promise (TESSERA_INDEPENDENT, Vitis' `dependence inter false`): different
+  /// iterations of a pipelined loop never access the same element, so no loop-carried
+  /// memory dependence is assumed through this array. Co-simulation catches a broken
+  /// promise.
+  bool independent = false;
   std::vector<uint64_t> init; ///< Local: initial contents (const tables), else empty
   SourceLoc loc;
 };

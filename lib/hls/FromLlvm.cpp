@@ -407,11 +407,11 @@ void Converter::dropUnusedConstants() {
 }
 
 /// `annotate` strings on an array: tessera_partition=cyclic|block,N / complete,
-/// tessera_ports=1|2 (tessera_depth is read by FrontEnd.cpp). Other `tessera_` keys and
+/// tessera_ports=1|2, tessera_independent (tessera_depth is read by FrontEnd.cpp). Other `tessera_` keys and
 /// bad values are `bad-attribute` errors at the array; foreign annotations are left alone.
 Status Converter::applyAnnotations(Memory &m, const std::vector<std::string> &annots) {
   static const std::vector<std::string> keys = {"tessera_depth", "tessera_partition",
-                                                "tessera_ports"};
+                                                "tessera_ports", "tessera_independent"};
   for (const std::string &a : annots) {
     if (a.rfind("tessera_", 0) != 0)
       continue;
@@ -450,6 +450,10 @@ Status Converter::applyAnnotations(Memory &m, const std::vector<std::string> &an
         return bad(fmt::format("the factor must be a number from 1 to the depth {}", m.depth));
       m.partition = kind == "cyclic" ? Partition::Cyclic : Partition::Block;
       m.partitionFactor = uint32_t(factor);
+    } else if (key == "tessera_independent") {
+      if (!value.empty())
+        return bad("takes no value");
+      m.independent = true;
     } else if (key == "tessera_ports") {
       uint64_t ports = 0;
       if (!number(value, ports) || ports < 1 || ports > 2)

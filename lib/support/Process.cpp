@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <filesystem>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +27,11 @@ Expected<ProcessResult> runProcess(const std::vector<std::string> &argv, const s
                                    const std::string &logBase, double timeoutSeconds) {
   if (argv.empty())
     return Diagnostic::error("tool-failed", "no command to run");
-  std::string outPath = logBase + ".out", errPath = logBase + ".err";
+  // The child changes into `cwd` before it opens the logs: a relative log path must
+  // name the file as the caller sees it.
+  std::error_code ec;
+  const std::string base = std::filesystem::absolute(logBase, ec).string();
+  std::string outPath = (ec ? logBase : base) + ".out", errPath = (ec ? logBase : base) + ".err";
   std::vector<char *> cargv;
   for (const std::string &a : argv)
     cargv.push_back(const_cast<char *>(a.c_str()));

@@ -27,9 +27,11 @@
 #include "support/Html.h"
 #include "support/Json.h"
 #include "support/Svg.h"
+#include "verilog/ExternalSim.h"
 #include "verilog/Verilog.h"
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <iostream>
 
 namespace tessera::tool {
@@ -49,6 +51,7 @@ struct HlsOptions {
   bool strictII = false;
   std::vector<std::string> defines, includeDirs;
   std::string json;
+  std::string simCheck; ///< "", "verilator" or "icarus"
 };
 
 int failLocated(Diagnostic d) {
@@ -62,6 +65,124 @@ std::string loopName(const hls::Cdfg &g, hls::LoopId l) {
   const hls::Loop &lp = g.loops[l];
   std::string where = lp.loc.known() ? lp.loc.str() : g.blocks[lp.header].name;
   return "loop " + std::to_string(l) + " (" + where + ")";
+}
+
+/// Forwards to a simulator and records, per clock edge, the data inputs in effect and the
+/// outputs sampled before the edge: the trace an external simulator replays.
+class RecordingSim : public sim::Simulator {
+public:
+  explicit RecordingSim(sim::Simulator &s) : s_(s) {
+    for (const sim::PortInfo &p : s.inputs())
+      shadow_.push_back(hw::BitVec(p.width, 0));
+  }
+  const std::vector<sim::PortInfo> &inputs() const override { return s_.inputs(); }
+  const std::vector<sim::PortInfo> &outputs() const override { return s_.outputs(); }
+  uint32_t lanes() const override { return 1; }
+  void poke(uint32_t i, const hw::BitVec &v, uint32_t lane) override {
+    shadow_[i] = v;
+    s_.poke(i, v, lane);
+  }
+  void poke(uint32_t i, uint64_t v, uint32_t lane) override {
+    shadow_[i] = hw::BitVec(s_.inputs()[i].width, v);
+    s_.poke(i, v, lane);
+  }
+  hw::BitVec peek(uint32_t o, uint32_t lane) override { return s_.peek(o, lane); }
+  uint64_t peek64(uint32_t o, uint32_t lane) override { return s_.peek64(o, lane); }
+  void pokeWords(uint32_t i, const uint64_t *w, uint32_t lane) override {
+    s_.pokeWords(i, w, lane);
+    const uint32_t width = s_.inputs()[i].width;
+    shadow_[i] = hw::BitVec::fromWords(width, std::vector<uint64_t>(w, w + (width + 63) / 64));
+  }
+  void peekWords(uint32_t o, uint64_t *w, uint32_t lane) override { s_.peekWords(o, w, lane); }
+  uint64_t checksumOutputs(uint64_t h, uint32_t lane) override { return s_.checksumOutputs(h, lane); }
+  std::optional<hw::BitVec> peekSignal(std::string_view p, uint32_t lane) override {
+    return s_.peekSignal(p, lane);
+  }
+  void step(uint64_t n) override {
+    for (uint64_t k = 0; k < n; ++k) {
+      std::vector<hw::BitVec> in, out;
+      for (size_t i = 0; i < shadow_.size(); ++i)
+        if (!s_.inputs()[i].isClock)
+          in.push_back(shadow_[i]);
+      for (uint32_t o = 0; o < s_.outputs().size(); ++o)
+        out.push_back(s_.peek(o));
+      inTrace.push_back(std::move(in));
+      outTrace.push_back(std::move(out));
+      s_.step(1);
+    }
+  }
+  uint64_t cycle() const override { return s_.cycle(); }
+  Status openVcd(const std::string &path, const std::vector<std::string> &scopes, uint64_t from,
+                 uint64_t to) override {
+    return s_.openVcd(path, scopes, from, to);
+  }
+  void closeVcd() override { s_.closeVcd(); }
+  const sim::BuildStats &buildStats() const override { return s_.buildStats(); }
+
+  std::vector<std::vector<hw::BitVec>> inTrace, outTrace; ///< [cycle][port]
+
+private:
+  sim::Simulator &s_;
+  std::vector<hw::BitVec> shadow_;
+};
+
+/// The emitted Verilog in Verilator or Icarus against Tessera's simulator: one co-simulation
+/// vector's run is recorded at the kernel's ports (every input and output, every cycle) and
+/// replayed in the external simulator, whose outputs must equal Tessera's in every cycle.
+/// Tessera's run is itself compared with the native C by --cosim, so this checks the
+/// emitted Verilog against the C on a simulator we did not write.
+Expected<std::string> crossCheck(const hls::Cdfg &g, const hw::Design &d, const std::string &verilog,
+                                 verilog::RefTool tool, const std::string &workDir, uint64_t seed) {
+  sim::SimOptions so;
+  so.engine = sim::Engine::Interp;
+  TRY_ASSIGN(std::unique_ptr<sim::Simulator> sim, sim::Simulator::create(d, so));
+  RecordingSim rec(*sim);
+  hls::CosimVector vec = hls::randomVector(g, seed);
+  TRY_ASSIGN(hls::RtlRun run, hls::runRtl(g, rec, vec));
+  std::error_code ec;
+  std::filesystem::create_directories(workDir, ec);
+  const std::string vfile = (std::filesystem::path(workDir) / (g.name + ".v")).string();
+  TRY(writeTextFile(vfile, verilog));
+  const hw::Module &top = *d.top();
+  std::vector<std::string> vnames = verilog::verilogPortNames(top);
+  std::vector<verilog::RefPort> ins, outs;
+  std::vector<std::string> outNames;
+  for (size_t p = 0; p < top.ports.size(); ++p) {
+    verilog::RefPort rp{vnames[p], top.ports[p].width, top.ports[p].name == "clk"};
+    if (top.ports[p].dir == hw::PortDir::In)
+      ins.push_back(rp);
+    else {
+      outs.push_back(rp);
+      outNames.push_back(top.ports[p].name);
+    }
+  }
+  verilog::RefOptions ro;
+  ro.tool = tool;
+  ro.workDir = workDir;
+  ro.resetCycles = 0;
+  ro.explicitInputs = rec.inTrace;
+  ro.cycles = rec.inTrace.size();
+  ro.timeoutSeconds = 300;
+  TRY_ASSIGN(verilog::RefResult ref, verilog::runReference({vfile}, top.name(), ins, outs, ro));
+  const char *toolName = tool == verilog::RefTool::Verilator ? "Verilator" : "Icarus Verilog";
+  if (!ref.firstUnknown.empty())
+    return Diagnostic::error("sim-mismatch", std::string(toolName) + " output has x/z bits: " +
+                                                 ref.firstUnknown);
+  if (ref.outputs.size() != rec.outTrace.size())
+    return Diagnostic::error("sim-mismatch", fmt::format("{} ran {} cycles, Tessera {}", toolName,
+                                                         ref.outputs.size(), rec.outTrace.size()));
+  for (size_t c = 0; c < rec.outTrace.size(); ++c)
+    for (size_t o = 0; o < outNames.size(); ++o)
+      if (!(ref.outputs[c][o] == rec.outTrace[c][o]))
+        return Diagnostic::error(
+            "sim-mismatch", fmt::format("{}: output '{}' in cycle {}: {} gives {}, Tessera's "
+                                        "simulator {}",
+                                        g.name, outNames[o], c, toolName,
+                                        ref.outputs[c][o].toHex(), rec.outTrace[c][o].toHex()));
+  return fmt::format("{}{}: {} cycles, {} outputs, every cycle equal to Tessera's simulator "
+                     "(latency {} cycles)",
+                     toolName, ref.version.empty() ? "" : " (" + ref.version + ")",
+                     rec.outTrace.size(), outNames.size(), run.latency);
 }
 
 } // namespace
@@ -210,6 +331,19 @@ int runHls(const HlsOptions &o) {
     report["cosim"] = cj;
   }
 
+  if (!o.simCheck.empty()) {
+    if (o.simCheck != "verilator" && o.simCheck != "icarus")
+      return fail(Diagnostic::error("bad-argument", "--sim-check takes verilator or icarus"));
+    auto r = crossCheck(*g, *d, *v,
+                        o.simCheck == "verilator" ? verilog::RefTool::Verilator
+                                                  : verilog::RefTool::Icarus,
+                        out("sim-check-" + o.simCheck), o.seed);
+    if (!r.ok())
+      return fail(r.error());
+    std::cout << "  sim-check: " << *r << "\n";
+    report["sim_check"] = o.simCheck;
+  }
+
   if (o.synth) {
     fpga::FlowOptions fo2;
     fo2.target = fpga::Target::Xilinx;
@@ -300,6 +434,9 @@ void addHlsCommand(CLI::App &app, int &rc) {
   cmd->add_option("-D", o->defines, "preprocessor definition NAME[=VALUE]");
   cmd->add_option("-I", o->includeDirs, "include directory");
   cmd->add_option("--json", o->json, "also write the report with compile times here");
+  cmd->add_option("--sim-check", o->simCheck,
+                  "verilator or icarus: replay one vector's port trace on the emitted Verilog "
+                  "and compare every output, every cycle");
   cmd->callback([o, &rc] { rc = runHls(*o); });
 }
 
