@@ -1,6 +1,6 @@
 //===- FrontEnd.h - C/C++ kernel -> optimised LLVM IR -> CDFG -------------===//
 //
-//   1. clang-14 -O0 -Xclang -disable-O0-optnone -emit-llvm -c -g (C or C++ by the file's
+//   1. clang-14 -fwrapv -O0 -Xclang -disable-O0-optnone -emit-llvm -c -g (C or C++ by the file's
 //      extension; -I for include/ so that kernels can #include "tessera/hls.h"), run as an
 //      external process; its diagnostics are passed through with their locations;
 //   2. our fixed new-pass-manager pipeline (docs/hls.md): always-inline of everything
@@ -41,7 +41,8 @@ struct FrontEndOptions {
 Expected<Cdfg> compileKernel(const std::string &file, const FrontEndOptions &opts);
 
 /// The same from source text (`name` is used as the file name in diagnostics); the text
-/// is written to a temporary file for clang.
+/// is kept under $TESSERA_CACHE/hls/src (else ~/.cache/tessera/hls/src) by content hash,
+/// so that Cdfg::sourceFile stays valid for the native co-simulation build.
 Expected<Cdfg> compileKernelSource(const std::string &text, const std::string &name,
                                    const FrontEndOptions &opts);
 

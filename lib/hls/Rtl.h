@@ -6,12 +6,14 @@
 //     kind in different cycles share a unit by weighted bipartite matching (the weight is
 //     the multiplexer cost saved); cheap operators are not shared;
 //   * register binding: values live across a cycle boundary get registers, allocated by
-//     the left-edge algorithm on lifetimes (interference colouring for pipelined bodies);
+//     the left-edge algorithm on lifetimes (pipelined bodies: modulo variable expansion,
+//     ceil(lifetime / II) copies per value);
 //   * an FSM with one state per (block, cycle), plus one pipelined controller per
 //     pipelined loop (stage valid bits, predicated stages, prologue / epilogue, II > 1
 //     through a modulo counter);
-//   * memories: local arrays as hw IR memories (synchronous read) or registers (complete
-//     partition), banks by the partition; interface arrays as RAM ports on the module.
+//   * memories: local arrays as hw IR memories (synchronous read); a partitioned array is
+//     one memory with ports * factor ports (the behaviour of its banks); interface arrays
+//     as RAM ports on the module.
 //
 // The module's interface (docs/hls.md, Vitis' ap_ctrl_hs and ap_memory in spirit):
 //   clk, rst                    clock; synchronous reset, active high
