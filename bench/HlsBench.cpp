@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
   double clockNs = 5.0;
   bool noSynth = false;
   uint32_t vectors = 8;
+  double synthTimeout = 600;
+  std::vector<std::string> synthNotes;
+  app.add_option("--synth-timeout", synthTimeout, "seconds per Yosys run (default 600)");
   app.add_option("--suite", suite, "the suite manifest");
   app.add_option("--md", md, "write the Markdown table here (docs/hls-results.md)");
   app.add_option("--json", json, "write the results as JSON here");
@@ -118,11 +121,17 @@ int main(int argc, char **argv) {
       fpga::FlowOptions fo;
       fo.target = fpga::Target::Xilinx;
       fo.outDir = (std::filesystem::path(work) / k.top).string();
+      fo.timeoutSeconds = synthTimeout;
       auto fr = fpga::runFlow(build->design, fo);
-      if (!fr.ok())
-        return fail(fr.error());
-      for (const fpga::ResourceUse &u : fr->resources)
-        res[u.name] = u.used;
+      if (fr.ok()) {
+        for (const fpga::ResourceUse &u : fr->resources)
+          res[u.name] = u.used;
+      } else {
+        // Listed without resources, and the reason said under the table.
+        std::cerr << "hlsbench: " << k.file << ": synth_xilinx failed: " << fr.error().headline()
+                  << "\n";
+        synthNotes.push_back(k.top + ": " + fr.error().headline());
+      }
     }
 
     std::string loops;
@@ -197,6 +206,15 @@ int main(int argc, char **argv) {
          "that ran the benchmark (worst kernel: "
       << formatFixed(worstCompile, 2) << " s; target under 2 s).\n\n"
       << table.str() << "\n"
+      << (synthNotes.empty() ? std::string()
+                             : "Kernels without resource counts: Yosys did not finish (" +
+                                   [&] {
+                                     std::string t;
+                                     for (const std::string &n : synthNotes)
+                                       t += (t.empty() ? "" : "; ") + n;
+                                     return t;
+                                   }() +
+                                   ").\n\n")
       << "What limits an II above 1, in the tool's words, is in each kernel's "
          "`schedule.txt` / `report.html` (`tessera hls FILE --top F`).\n";
   std::cout << doc.str();

@@ -25,6 +25,21 @@
 //                               e4m3; NaN gives the format's canonical NaN. Arithmetic on
 //                               them widens to hls::fp32, computes there and rounds back.
 //
+//   hls::stream<T, Capacity>    a blocking ready/valid stream for kernel parameters
+//                               (`hls::stream<int> &in`): read(), write(v), empty(),
+//                               full(), size(). T: an integer type or one of the formats
+//                               above (carried as its sizeof(T) * 8 storage bits; bool: 1
+//                               bit). Natively a fixed-capacity ring buffer (Capacity
+//                               elements, default 4096; write on a full stream and read on
+//                               an empty one are no-ops that count in overflows() /
+//                               underflows(), since one thread cannot wait). In the HLS
+//                               compile (the front end defines TESSERA_HLS_SYNTHESIS)
+//                               read / write are calls the front end turns into the CDFG's
+//                               StreamRead / StreamWrite; the RTL waits on the handshake.
+//                               A stream parameter is only read (an input stream) or only
+//                               written (an output stream); TESSERA_DEPTH(n) on an input
+//                               stream says how many elements co-simulation offers it.
+//
 // Bit for bit the same as tessera::numerics (tests/unit/hls/FrontEndHlsHeaderTest.cpp checks it).
 //
 // Attributes (C and C++), placed after a parameter or variable name:
@@ -58,6 +73,7 @@
 #ifdef __cplusplus
 
 #include <cstdint>
+#include <type_traits>
 
 namespace hls {
 
@@ -479,6 +495,73 @@ public:
 /// Conversion between any two of fp32, bf16, fp8e4m3, fp8e5m2: exact widening to FP32,
 /// then one rounding (nearest even) into `To`.
 template <class To, class From> constexpr To convert(From x) { return To::fromFp32(x.toFp32()); }
+
+#if defined(TESSERA_HLS_SYNTHESIS)
+// Declared only: the front end recognises the calls (the stream's address names the
+// parameter, the width is a constant).
+extern "C" unsigned long long __tessera_stream_read(const void *stream, unsigned width);
+extern "C" void __tessera_stream_write(void *stream, unsigned long long bits, unsigned width);
+#endif
+
+/// A blocking ready/valid stream of T (see the file comment).
+template <class T, unsigned Capacity = 4096> class stream {
+  static_assert(sizeof(T) <= 8, "hls::stream elements are at most 64 bits");
+  static_assert(Capacity > 0, "hls::stream needs a capacity");
+
+public:
+  using value_type = T;
+  static constexpr unsigned capacity = Capacity;
+  static constexpr unsigned width = std::is_same_v<T, bool> ? 1u : unsigned(sizeof(T) * 8);
+
+  stream() = default;
+  stream(const stream &) = delete;
+  stream &operator=(const stream &) = delete;
+
+#if defined(TESSERA_HLS_SYNTHESIS)
+  T read() { return fromBits(__tessera_stream_read(this, width)); }
+  void write(const T &v) { __tessera_stream_write(this, toBits(v), width); }
+#else
+  T read() {
+    if (size_ == 0) {
+      ++underflows_;
+      return T();
+    }
+    T v = buf_[head_];
+    head_ = (head_ + 1) % Capacity;
+    --size_;
+    return v;
+  }
+  void write(const T &v) {
+    if (size_ == Capacity) {
+      ++overflows_;
+      return;
+    }
+    buf_[(head_ + size_) % Capacity] = v;
+    ++size_;
+  }
+  bool empty() const { return size_ == 0; }
+  bool full() const { return size_ == Capacity; }
+  unsigned size() const { return size_; }
+  unsigned overflows() const { return overflows_; }
+  unsigned underflows() const { return underflows_; }
+#endif
+
+private:
+  static T fromBits(unsigned long long b) {
+    T v;
+    __builtin_memcpy(&v, &b, sizeof(T)); // little-endian: the low bytes
+    return v;
+  }
+  static unsigned long long toBits(const T &v) {
+    unsigned long long b = 0;
+    __builtin_memcpy(&b, &v, sizeof(T));
+    return b;
+  }
+#if !defined(TESSERA_HLS_SYNTHESIS)
+  T buf_[Capacity] = {};
+  unsigned head_ = 0, size_ = 0, overflows_ = 0, underflows_ = 0;
+#endif
+};
 
 } // namespace hls
 

@@ -41,6 +41,8 @@ std::string_view opName(OpKind k) {
   case OpKind::Phi: return "phi";
   case OpKind::Load: return "load";
   case OpKind::Store: return "store";
+  case OpKind::StreamRead: return "stream_read";
+  case OpKind::StreamWrite: return "stream_write";
   case OpKind::Br: return "br";
   case OpKind::CondBr: return "condbr";
   case OpKind::Ret: return "ret";
@@ -284,7 +286,8 @@ Status Cdfg::verify() const {
         return bad(*this, n, fmt::format("operand %{} defines no value", o));
     }
     auto w = [&](size_t i) { return nodes[x.operands[i]].width; };
-    bool hasResult = !(x.kind == OpKind::Store || isTerminator(x.kind));
+    bool hasResult =
+        !(x.kind == OpKind::Store || x.kind == OpKind::StreamWrite || isTerminator(x.kind));
     if (hasResult && (x.width == 0 || x.width > 64))
       return bad(*this, n, fmt::format("width {} (1..64)", x.width));
     if (!hasResult && x.width != 0)
@@ -351,6 +354,18 @@ Status Cdfg::verify() const {
       if (x.attr >= memories.size() || memories[x.attr].elemWidth != w(1))
         return bad(*this, n, "memory index or element width does not match");
       break;
+    case OpKind::StreamRead:
+      TRY(nOps(0));
+      if (x.attr >= streams.size() || streams[x.attr].width != x.width ||
+          streams[x.attr].dir != StreamDir::In)
+        return bad(*this, n, "stream index, direction or width does not match");
+      break;
+    case OpKind::StreamWrite:
+      TRY(nOps(1));
+      if (x.attr >= streams.size() || streams[x.attr].width != w(0) ||
+          streams[x.attr].dir != StreamDir::Out)
+        return bad(*this, n, "stream index, direction or width does not match");
+      break;
     case OpKind::Br:
       TRY(nOps(0));
       break;
@@ -416,6 +431,14 @@ std::string Cdfg::print() const {
       o << " init";
     o << "\n";
   }
+  for (size_t k = 0; k < streams.size(); ++k) {
+    const Stream &st = streams[k];
+    o << "  stream " << k << " " << st.name << ": " << (st.dir == StreamDir::In ? "in" : "out")
+      << " " << (st.isSigned ? "i" : "u") << st.width;
+    if (st.count)
+      o << " count " << st.count;
+    o << "\n";
+  }
   for (size_t l = 0; l < loops.size(); ++l) {
     const Loop &lp = loops[l];
     o << "  loop " << l << ": header " << blocks[lp.header].name << ", latch "
@@ -451,6 +474,8 @@ std::string Cdfg::print() const {
         line += " " + args[x.attr].name;
       if (x.kind == OpKind::Load || x.kind == OpKind::Store)
         line += " " + memories[x.attr].name;
+      if (x.kind == OpKind::StreamRead || x.kind == OpKind::StreamWrite)
+        line += " " + streams[x.attr].name;
       for (size_t i = 0; i < x.operands.size(); ++i) {
         line += fmt::format("{}%{}", i ? ", " : " ", x.operands[i]);
         if (x.kind == OpKind::Phi)
@@ -487,7 +512,8 @@ int64_t sext(uint64_t v, uint32_t w) {
 } // namespace
 
 Expected<EvalResult> evaluate(const Cdfg &g, const std::vector<uint64_t> &args,
-                              std::vector<std::vector<uint64_t>> &mems, uint64_t maxSteps) {
+                              std::vector<std::vector<uint64_t>> &mems, uint64_t maxSteps,
+                              StreamData *streams) {
   if (args.size() != g.args.size())
     return Diagnostic::error("bad-argument", fmt::format("{}: {} arguments given, {} expected",
                                                          g.name, args.size(), g.args.size()));
@@ -504,6 +530,19 @@ Expected<EvalResult> evaluate(const Cdfg &g, const std::vector<uint64_t> &args,
                                            mem.name, mems[m].size(), mem.depth));
     for (uint64_t &v : mems[m])
       v &= mask(mem.elemWidth);
+  }
+  if (!g.streams.empty()) {
+    if (!streams || streams->data.size() != g.streams.size())
+      return Diagnostic::error("bad-argument",
+                               fmt::format("{}: contents for {} streams expected", g.name,
+                                           g.streams.size()));
+    streams->consumed.assign(g.streams.size(), 0);
+    for (size_t k = 0; k < g.streams.size(); ++k) {
+      if (g.streams[k].dir == StreamDir::Out)
+        streams->data[k].clear();
+      for (uint64_t &v : streams->data[k])
+        v &= mask(g.streams[k].width);
+    }
   }
   std::vector<uint64_t> val(g.nodes.size(), 0);
   EvalResult r;
@@ -596,6 +635,21 @@ Expected<EvalResult> evaluate(const Cdfg &g, const std::vector<uint64_t> &args,
           mem[a] = op(1) & mask(g.memories[x.attr].elemWidth);
         break;
       }
+      case OpKind::StreamRead: {
+        uint64_t &pos = streams->consumed[x.attr];
+        const std::vector<uint64_t> &d = streams->data[x.attr];
+        if (pos >= d.size())
+          return Diagnostic::error(
+              "stream-underflow",
+              fmt::format("{}: read number {} of stream '{}', which holds {} elements", g.name,
+                          pos + 1, g.streams[x.attr].name, d.size()),
+              x.loc);
+        v = d[pos++];
+        break;
+      }
+      case OpKind::StreamWrite:
+        streams->data[x.attr].push_back(op(0) & mask(g.streams[x.attr].width));
+        break;
       case OpKind::Br:
         prev = b;
         b = x.attr;

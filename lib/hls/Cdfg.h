@@ -45,6 +45,7 @@ using NodeId = uint32_t;
 using BlockId = uint32_t;
 using MemId = uint32_t;
 using LoopId = uint32_t;
+using StreamId = uint32_t;
 inline constexpr uint32_t kNone = UINT32_MAX;
 
 enum class OpKind : uint8_t {
@@ -64,6 +65,9 @@ enum class OpKind : uint8_t {
   // Memory. Addresses are element indices (unsigned, any width); attr: MemId.
   Load,   ///< operands: address; result elemWidth
   Store,  ///< operands: address, data (elemWidth); width 0
+  // Streams (blocking ready/valid FIFOs, hls::stream<T>); attr: StreamId.
+  StreamRead,  ///< no operands; result: the stream's width (waits for an element)
+  StreamWrite, ///< operands: data (the stream's width); width 0 (waits for room)
   // Terminators (last node of every block, width 0).
   Br,     ///< attr: target block
   CondBr, ///< operands: cond; attr: true target, attr2: false target
@@ -127,6 +131,23 @@ struct Memory {
   SourceLoc loc;
 };
 
+/// A ready/valid stream: an `hls::stream<T> &` parameter of the top function. An input
+/// stream is only read (StreamRead), an output stream only written (StreamWrite). Each
+/// access blocks until its handshake completes (Rtl.h). `count` is the number of
+/// elements the co-simulation harness offers an input stream per call
+/// (`TESSERA_DEPTH(n)` on the parameter; 0 for output streams).
+enum class StreamDir : uint8_t { In, Out };
+
+struct Stream {
+  std::string name;
+  uint32_t width = 0;
+  StreamDir dir = StreamDir::In;
+  bool isSigned = false;
+  uint32_t argIndex = kNone; ///< position among the C function's parameters
+  uint32_t count = 0;
+  SourceLoc loc;
+};
+
 struct Loop {
   BlockId header = kNone;
   BlockId latch = kNone;          ///< the single back-edge source (loop-simplify form)
@@ -149,7 +170,9 @@ struct Param {
   std::string name;
   std::string cType;      ///< as spelled in the source: "int", "const int *", "hls::bf16 *"
   bool isArray = false;   ///< pointer / array parameter: `index` is a Memory
-  uint32_t index = kNone; ///< Cdfg::args index (scalar) or Cdfg::memories index (array)
+  bool isStream = false;  ///< hls::stream<T> & parameter: `index` is a Stream
+  uint32_t index = kNone; ///< Cdfg::args (scalar), Cdfg::memories (array) or
+                          ///< Cdfg::streams (stream) index
   uint32_t bytes = 0;     ///< sizeof the scalar, or of one element, in the native ABI
 };
 
@@ -172,6 +195,7 @@ public:
   std::string retCType = "void";
   std::string sourceFile;    ///< the kernel's file (what the native harness compiles)
   std::vector<Memory> memories;
+  std::vector<Stream> streams;
   std::vector<Block> blocks; ///< block 0 is the entry
   std::vector<Loop> loops;
   std::vector<Node> nodes;
@@ -211,8 +235,15 @@ struct EvalResult {
   uint64_t ret = 0;
   uint64_t steps = 0; ///< executed nodes
 };
+/// Stream contents for evaluate, one vector per Cdfg::streams entry: input streams are
+/// consumed from the front (`consumed` counts, reading past the end is the error
+/// `stream-underflow`: the RTL would wait forever), output streams are appended to.
+struct StreamData {
+  std::vector<std::vector<uint64_t>> data;
+  std::vector<uint64_t> consumed;
+};
 Expected<EvalResult> evaluate(const Cdfg &g, const std::vector<uint64_t> &args,
                               std::vector<std::vector<uint64_t>> &mems,
-                              uint64_t maxSteps = 100'000'000);
+                              uint64_t maxSteps = 100'000'000, StreamData *streams = nullptr);
 
 } // namespace tessera::hls

@@ -59,12 +59,23 @@ std::string cType(std::string t) {
 
 using CallFn = uint64_t (*)(const uint64_t *, uint64_t *const *, const uint32_t *);
 
+constexpr uint32_t kDefaultStreamCount = 16;
+/// Elements the native wrapper collects from an output stream at most (hls::stream's
+/// default capacity, include/tessera/hls.h).
+constexpr uint32_t kNativeStreamCapacity = 4096;
+
 } // namespace
 
 std::string Mismatch::str() const {
   if (what == "return")
     return fmt::format("vector {}: return value {:#x}, {} gives {:#x}", vector, actual, against,
                        expected);
+  auto endsWith = [&](std::string_view sfx) {
+    return what.size() >= sfx.size() && what.compare(what.size() - sfx.size(), sfx.size(), sfx) == 0;
+  };
+  if (endsWith(" length") || endsWith(" consumed"))
+    return fmt::format("vector {}: stream {} {} elements, {} gives {}", vector, what, actual,
+                       against, expected);
   return fmt::format("vector {}: {}[{}] = {:#x}, {} gives {:#x}", vector, what, index, actual,
                      against, expected);
 }
@@ -83,6 +94,16 @@ CosimVector randomVector(const Cdfg &g, uint64_t seed) {
     for (uint64_t &x : v.mems[m])
       x = rng() & mask(mem.elemWidth);
   }
+  v.streams.resize(g.streams.size());
+  for (size_t k = 0; k < g.streams.size(); ++k) {
+    const Stream &st = g.streams[k];
+    if (st.dir != StreamDir::In)
+      continue;
+    v.streams[k].resize(st.count ? st.count : kDefaultStreamCount);
+    for (uint64_t &x : v.streams[k])
+      x = rng() & mask(st.width);
+  }
+  v.gapSeed = seed;
   return v;
 }
 
@@ -140,6 +161,27 @@ Expected<RtlRun> runRtl(const Cdfg &g, sim::Simulator &sim, const CosimVector &i
       ports.push_back(mp);
     }
   }
+  // Streams: (data, valid, ready) ports; inputs offered with random gaps, outputs taken
+  // with random ready gaps.
+  struct StreamPorts {
+    uint32_t data = 0, valid = 0, ready = 0;
+  };
+  std::vector<StreamPorts> sports(g.streams.size());
+  for (size_t k = 0; k < g.streams.size(); ++k) {
+    const Stream &st = g.streams[k];
+    bool in = st.dir == StreamDir::In;
+    TRY_ASSIGN(sports[k].data, need(in, st.name + "_data"));
+    TRY_ASSIGN(sports[k].valid, need(in, st.name + "_valid"));
+    TRY_ASSIGN(sports[k].ready, need(!in, st.name + "_ready"));
+  }
+  run.out.streams.assign(g.streams.size(), {});
+  run.out.consumed.assign(g.streams.size(), 0);
+  std::vector<bool> offering(g.streams.size(), false), readyOut(g.streams.size(), false);
+  std::mt19937_64 gaps(in.gapSeed * 0xbf58476d1ce4e5b9ull + 7);
+  auto streamInput = [&](size_t k) -> const std::vector<uint64_t> & {
+    static const std::vector<uint64_t> none;
+    return k < in.streams.size() ? in.streams[k] : none;
+  };
   // Issue signals of pipelined loops (named by the RTL builder).
   std::vector<std::string> issueNames(g.loops.size());
   for (size_t l = 0; l < g.loops.size(); ++l)
@@ -151,6 +193,8 @@ Expected<RtlRun> runRtl(const Cdfg &g, sim::Simulator &sim, const CosimVector &i
 
   // Reset, then one start cycle with the arguments.
   sim.poke(start, uint64_t(0));
+  for (size_t k = 0; k < g.streams.size(); ++k)
+    sim.poke(g.streams[k].dir == StreamDir::In ? sports[k].valid : sports[k].ready, uint64_t(0));
   sim.poke(rst, uint64_t(1));
   sim.step();
   sim.poke(rst, uint64_t(0));
@@ -171,6 +215,33 @@ Expected<RtlRun> runRtl(const Cdfg &g, sim::Simulator &sim, const CosimVector &i
       return Diagnostic::error(
           "sim-timeout",
           fmt::format("the RTL of '{}' did not finish within {} cycles", g.name, maxCycles), g.loc);
+    // Streams first: the kernel's memory enables and issue depend on its stall.
+    for (size_t k = 0; k < g.streams.size(); ++k) {
+      const Stream &st = g.streams[k];
+      bool take = (gaps() & 3) != 0; // 3 cycles in 4
+      if (st.dir == StreamDir::In) {
+        const std::vector<uint64_t> &src = streamInput(k);
+        uint64_t pos = run.out.consumed[k];
+        if (!offering[k] && pos < src.size() && take)
+          offering[k] = true;
+        sim.poke(sports[k].data, offering[k] ? src[pos] & mask(st.width) : uint64_t(0));
+        sim.poke(sports[k].valid, uint64_t(offering[k]));
+      } else {
+        readyOut[k] = take;
+        sim.poke(sports[k].ready, uint64_t(take));
+      }
+    }
+    for (size_t k = 0; k < g.streams.size(); ++k) {
+      const Stream &st = g.streams[k];
+      if (st.dir == StreamDir::In) {
+        if (offering[k] && sim.peek64(sports[k].ready)) {
+          ++run.out.consumed[k];
+          offering[k] = false;
+        }
+      } else if (readyOut[k] && sim.peek64(sports[k].valid)) {
+        run.out.streams[k].push_back(sim.peek64(sports[k].data) & mask(st.width));
+      }
+    }
     writes.clear();
     for (size_t i = 0; i < ports.size(); ++i) {
       const MemPort &mp = ports[i];
@@ -294,7 +365,19 @@ template <typename F> uint64_t invokeBits(F f) {
     const Param &p = g.params[i];
     std::string k = std::to_string(i);
     std::string elem = "tessera_cosim::ElemOf<tc_fn, " + k + ">";
-    if (p.isArray) {
+    if (p.isStream) {
+      // tc_a[k]: an input stream's elements (tc_depth[k] of them; the count taken is
+      // written after them), or an output stream's buffer (count first, then elements).
+      std::string t = "tc_t" + k;
+      s += "  using " + t + " = std::remove_cv_t<std::remove_reference_t<typename "
+           "tessera_cosim::Traits<tc_fn>::template Arg<" + k + ">>>;\n";
+      s += "  " + t + " *tc_s" + k + " = new " + t + "();\n";
+      if (p.index < g.streams.size() && g.streams[p.index].dir == StreamDir::In)
+        s += "  for (uint32_t tc_i = 0; tc_i < tc_depth[" + k + "] && !tc_s" + k +
+             "->full(); ++tc_i)\n    tc_s" + k + "->write(tessera_cosim::fromBits<typename " + t +
+             "::value_type>(tc_a[" + k + "][tc_i]));\n";
+      call += (i ? ", " : "") + std::string("*tc_s") + k;
+    } else if (p.isArray) {
       s += "  tessera_cosim::Buf<" + elem + "> tc_b" + k + "(tc_depth[" + k + "]);\n";
       s += "  for (uint32_t tc_i = 0; tc_i < tc_depth[" + k + "]; ++tc_i)\n    tc_b" + k +
            ".p[tc_i] = tessera_cosim::fromBits<" + elem + ">(tc_a[" + k + "][tc_i]);\n";
@@ -308,12 +391,22 @@ template <typename F> uint64_t invokeBits(F f) {
   }
   s += "  uint64_t tc_ret = tessera_cosim::invokeBits([&]() { return " + g.name + "(" + call +
        "); });\n";
-  for (size_t i = 0; i < g.params.size(); ++i)
-    if (g.params[i].isArray) {
-      std::string k = std::to_string(i);
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    std::string k = std::to_string(i);
+    if (g.params[i].isStream) {
+      if (g.params[i].index < g.streams.size() && g.streams[g.params[i].index].dir == StreamDir::In)
+        s += "  tc_a[" + k + "][tc_depth[" + k + "]] = tc_depth[" + k + "] - tc_s" + k +
+             "->size();\n";
+      else
+        s += "  tc_a[" + k + "][0] = 0;\n  while (!tc_s" + k + "->empty() && tc_a[" + k +
+             "][0] < tc_depth[" + k + "])\n    tc_a[" + k + "][1 + tc_a[" + k +
+             "][0]++] = tessera_cosim::toBits(tc_s" + k + "->read());\n";
+      s += "  delete tc_s" + k + ";\n";
+    } else if (g.params[i].isArray) {
       s += "  for (uint32_t tc_i = 0; tc_i < tc_depth[" + k + "]; ++tc_i)\n    tc_a[" + k +
            "][tc_i] = tessera_cosim::toBits(tc_b" + k + ".p[tc_i]);\n";
     }
+  }
   s += "  return tc_ret;\n}\n";
   return s;
 }
@@ -419,7 +512,18 @@ KernelOutputs NativeKernel::call(const Cdfg &g, const CosimVector &in) const {
   std::vector<uint32_t> depth(g.params.size(), 0);
   for (size_t i = 0; i < g.params.size(); ++i) {
     const Param &p = g.params[i];
-    if (p.isArray) {
+    if (p.isStream) {
+      const Stream &st = g.streams[p.index];
+      if (st.dir == StreamDir::In) {
+        arrays[i] = p.index < in.streams.size() ? in.streams[p.index] : std::vector<uint64_t>();
+        depth[i] = static_cast<uint32_t>(arrays[i].size());
+        arrays[i].push_back(0); // the count taken comes back here
+      } else {
+        depth[i] = kNativeStreamCapacity;
+        arrays[i].assign(1 + kNativeStreamCapacity, 0);
+      }
+      ptrs[i] = arrays[i].data();
+    } else if (p.isArray) {
       const Memory &mem = g.memories[p.index];
       arrays[i] = p.index < in.mems.size() ? in.mems[p.index] : std::vector<uint64_t>();
       arrays[i].resize(mem.depth, 0);
@@ -434,6 +538,21 @@ KernelOutputs NativeKernel::call(const Cdfg &g, const CosimVector &in) const {
   if (g.ret)
     out.ret &= mask(g.ret->width);
   out.mems.resize(g.memories.size());
+  out.streams.assign(g.streams.size(), {});
+  out.consumed.assign(g.streams.size(), 0);
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    const Param &p = g.params[i];
+    if (!p.isStream)
+      continue;
+    const Stream &st = g.streams[p.index];
+    if (st.dir == StreamDir::In) {
+      out.consumed[p.index] = arrays[i][depth[i]];
+    } else {
+      uint64_t n = std::min<uint64_t>(arrays[i][0], kNativeStreamCapacity);
+      for (uint64_t j = 0; j < n; ++j)
+        out.streams[p.index].push_back(arrays[i][1 + j] & mask(st.width));
+    }
+  }
   for (size_t i = 0; i < g.params.size(); ++i)
     if (g.params[i].isArray) {
       const Memory &mem = g.memories[g.params[i].index];
@@ -460,6 +579,26 @@ std::optional<Mismatch> compare(const Cdfg &g, const KernelOutputs &ref, const K
       if (r != a)
         return Mismatch{vector, mem.name, i, r, a, against};
     }
+  }
+  for (size_t k = 0; k < g.streams.size(); ++k) {
+    const Stream &st = g.streams[k];
+    auto at = [&](const std::vector<std::vector<uint64_t>> &v) -> const std::vector<uint64_t> & {
+      static const std::vector<uint64_t> none;
+      return k < v.size() ? v[k] : none;
+    };
+    if (st.dir == StreamDir::In) {
+      uint64_t r = k < ref.consumed.size() ? ref.consumed[k] : 0;
+      uint64_t a = k < got.consumed.size() ? got.consumed[k] : 0;
+      if (r != a)
+        return Mismatch{vector, st.name + " consumed", 0, r, a, against};
+      continue;
+    }
+    const std::vector<uint64_t> &rs = at(ref.streams), &as = at(got.streams);
+    for (size_t i = 0; i < std::min(rs.size(), as.size()); ++i)
+      if (rs[i] != as[i])
+        return Mismatch{vector, st.name, i, rs[i], as[i], against};
+    if (rs.size() != as.size())
+      return Mismatch{vector, st.name + " length", 0, rs.size(), as.size(), against};
   }
   return std::nullopt;
 }
@@ -492,7 +631,20 @@ Expected<CosimResult> cosimKernel(const Cdfg &g, const hw::Design &d, const Cosi
       evalOut.mems[m] = m < in.mems.size() ? in.mems[m] : std::vector<uint64_t>();
       evalOut.mems[m].resize(g.memories[m].depth, 0);
     }
-    TRY_ASSIGN(EvalResult er, evaluate(g, in.args, evalOut.mems));
+    StreamData sd;
+    sd.data.resize(g.streams.size());
+    for (size_t k = 0; k < g.streams.size(); ++k)
+      if (g.streams[k].dir == StreamDir::In && k < in.streams.size())
+        sd.data[k] = in.streams[k];
+    TRY_ASSIGN(EvalResult er, evaluate(g, in.args, evalOut.mems, 100'000'000, &sd));
+    evalOut.streams.assign(g.streams.size(), {});
+    evalOut.consumed.assign(g.streams.size(), 0);
+    for (size_t k = 0; k < g.streams.size(); ++k) {
+      if (g.streams[k].dir == StreamDir::Out)
+        evalOut.streams[k] = std::move(sd.data[k]);
+      else
+        evalOut.consumed[k] = sd.consumed[k];
+    }
     evalOut.ret = g.ret ? er.ret & mask(g.ret->width) : 0;
     KernelOutputs ref = evalOut;
     std::string against = "evaluate";

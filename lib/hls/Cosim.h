@@ -13,7 +13,15 @@
 //     cycle after ce && !we; writes at the clock edge; out-of-range reads give 0),
 //     scalar arguments and `start` poked in one cycle, cycles counted to `done`.
 //
-// Compared: the return value and every interface array that is not read-only. The first
+// Streams (Cdfg::streams): input streams are fed from the vector's contents, the harness
+// holding `valid` low in random cycles (from CosimVector::gapSeed; once offered, an
+// element stays offered until taken), output streams are collected with `ready` low in
+// random cycles, so the kernel's stalls are exercised; the native wrapper passes
+// hls::stream objects filled / drained the same way.
+//
+// Compared: the return value, every interface array that is not read-only, every output
+// stream element by element (and its length), and how many elements each input stream
+// had taken. The first
 // mismatch is reported with the array, the element index and both values. Latency is
 // start to done in cycles; for pipelined loops the achieved II is measured from the
 // issue signal (`loop<L>_issue`) of the loop's controller.
@@ -38,12 +46,17 @@ namespace tessera::hls {
 struct CosimVector {
   std::vector<uint64_t> args;
   std::vector<std::vector<uint64_t>> mems;
+  /// By Cdfg::streams: the elements offered to each input stream (output streams: empty).
+  std::vector<std::vector<uint64_t>> streams;
+  uint64_t gapSeed = 0; ///< the RTL harness's valid / ready gaps
 };
 
 /// The outputs of one execution.
 struct KernelOutputs {
   uint64_t ret = 0;
   std::vector<std::vector<uint64_t>> mems; ///< by Cdfg::memories (interface arrays)
+  std::vector<std::vector<uint64_t>> streams; ///< by Cdfg::streams: output streams' elements
+  std::vector<uint64_t> consumed;             ///< by Cdfg::streams: input elements taken
 };
 
 /// What one RTL run measured.
@@ -56,7 +69,8 @@ struct RtlRun {
 };
 
 /// Random inputs for `g`: arguments and interface arrays uniformly random in their widths
-/// (array depth elements), from `seed`.
+/// (array depth elements), input streams `Stream::count` elements (16 when 0), from
+/// `seed` (also the gap seed).
 CosimVector randomVector(const Cdfg &g, uint64_t seed);
 
 /// Runs the RTL of `g` once on `in` in an already created simulator (reset first, so a
@@ -108,7 +122,8 @@ struct CosimOptions {
 
 struct Mismatch {
   uint32_t vector = 0;   ///< index of the input vector
-  std::string what;      ///< "return" or the array's name
+  std::string what;      ///< "return", the array's or the stream's name, or
+                         ///< "<stream> length" / "<stream> consumed"
   uint64_t index = 0;    ///< element index (arrays)
   uint64_t expected = 0; ///< the reference's value
   uint64_t actual = 0;   ///< the RTL's (or, for "native vs evaluate", evaluate's) value

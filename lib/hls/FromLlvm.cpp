@@ -252,6 +252,7 @@ private:
   std::map<const llvm::Value *, Addr> ptrOf_;
   std::map<const llvm::Value *, std::pair<NodeId, NodeId>> pairOf_; // *.with.overflow
   std::map<const llvm::Value *, MemId> memOf_;
+  std::map<const llvm::Value *, StreamId> streamOf_;
   std::map<const llvm::Value *, std::string> varName_;
   std::map<std::pair<uint32_t, uint64_t>, NodeId> consts_;
   std::map<uint32_t, NodeId> argNode_;
@@ -470,6 +471,53 @@ Status Converter::applyAnnotations(Memory &m, const std::vector<std::string> &an
   return Status::success();
 }
 
+namespace {
+
+constexpr const char *kStreamRead = "__tessera_stream_read";
+constexpr const char *kStreamWrite = "__tessera_stream_write";
+
+/// How a pointer parameter is used by hls::stream's read / write (include/tessera/hls.h).
+struct StreamUse {
+  bool reads = false, writes = false, other = false;
+  uint32_t width = 0;
+  bool widthClash = false;
+};
+
+void scanStreamUses(const llvm::Value *v, StreamUse &u) {
+  for (const llvm::User *us : v->users()) {
+    if (llvm::isa<llvm::BitCastOperator>(us)) {
+      scanStreamUses(us, u);
+      continue;
+    }
+    if (auto *gep = llvm::dyn_cast<llvm::GEPOperator>(us); gep && gep->hasAllZeroIndices()) {
+      scanStreamUses(us, u);
+      continue;
+    }
+    if (llvm::isa<llvm::DbgInfoIntrinsic>(us))
+      continue;
+    auto *call = llvm::dyn_cast<llvm::CallBase>(us);
+    const llvm::Function *f = call ? call->getCalledFunction() : nullptr;
+    bool rd = f && f->getName() == kStreamRead, wr = f && f->getName() == kStreamWrite;
+    if ((rd || wr) && call->getArgOperand(0) == v) {
+      auto *c = llvm::dyn_cast<llvm::ConstantInt>(call->getArgOperand(rd ? 1 : 2));
+      uint32_t w = c ? uint32_t(c->getZExtValue()) : 0;
+      (rd ? u.reads : u.writes) = true;
+      if (u.width && u.width != w)
+        u.widthClash = true;
+      u.width = w;
+      continue;
+    }
+    u.other = true;
+  }
+}
+
+bool isStreamClass(const llvm::Type *t) {
+  auto *st = llvm::dyn_cast<llvm::StructType>(t);
+  return st && st->hasName() && st->getName().startswith("class.hls::stream");
+}
+
+} // namespace
+
 Status Converter::setupInterface() {
   const llvm::DISubprogram *sp = f_.getSubprogram();
   g_.name = sp && !sp->getName().empty() ? sp->getName().str() : f_.getName().str();
@@ -512,7 +560,41 @@ Status Converter::setupInterface() {
       return Diagnostic::error("unsupported-construct",
                                fmt::format("parameter '{}' passes a struct by value", pi.name),
                                pi.loc);
-    if (a->getType()->isPointerTy()) {
+    StreamUse su;
+    if (a->getType()->isPointerTy())
+      scanStreamUses(a, su);
+    if (a->getType()->isPointerTy() &&
+        (su.reads || su.writes || isStreamClass(a->getType()->getPointerElementType()))) {
+      if (su.reads && su.writes)
+        return Diagnostic::error(
+            "unsupported-construct",
+            fmt::format("stream '{}' is both read and written: a stream parameter is an input "
+                        "(only read) or an output (only written)",
+                        pi.name),
+            pi.loc);
+      if (su.other)
+        return Diagnostic::error(
+            "unsupported-construct",
+            fmt::format("stream '{}' is used other than by read() / write()", pi.name), pi.loc);
+      if (su.widthClash || su.width > 64 || (su.width == 0 && (su.reads || su.writes)))
+        return Diagnostic::error("unsupported-width",
+                                 fmt::format("stream '{}' has elements of an unsupported width",
+                                             pi.name),
+                                 pi.loc);
+      Stream st;
+      st.name = pi.name;
+      st.width = su.width ? su.width : 1;
+      st.dir = su.writes ? StreamDir::Out : StreamDir::In;
+      st.argIndex = i;
+      st.loc = pi.loc;
+      if (st.dir == StreamDir::In && pi.outerDepth && *pi.outerDepth > 1)
+        st.count = uint32_t(*pi.outerDepth);
+      p.isStream = true;
+      p.index = StreamId(g_.streams.size());
+      p.bytes = (st.width + 7) / 8;
+      streamOf_[a] = p.index;
+      g_.streams.push_back(std::move(st));
+    } else if (a->getType()->isPointerTy()) {
       llvm::Type *pointee = a->getType()->getPointerElementType();
       llvm::IntegerType *leaf = leafOf(pointee);
       if (!leaf || leaf->getBitWidth() > 64)
@@ -974,6 +1056,10 @@ Status Converter::convertInst(const llvm::Instruction &inst) {
   }
   if (llvm::isa<llvm::GetElementPtrInst>(I) ||
       (llvm::isa<llvm::BitCastInst>(I) && I->getType()->isPointerTy())) {
+    // The address of a stream parameter (what hls::stream's read / write pass on) is
+    // no memory address: the stream calls resolve it themselves.
+    if (streamOf_.count(I->stripPointerCasts()))
+      return Status::success();
     TRY_ASSIGN(Addr a, addrOf(I, I));
     ptrOf_[I] = a;
     return Status::success();
@@ -1118,6 +1204,24 @@ Status Converter::convertCall(const llvm::CallBase &call) {
                  "indirect call through a function pointer is not synthesizable", I);
   if (auto *mi = llvm::dyn_cast<llvm::MemIntrinsic>(&call))
     return convertMemIntrinsic(*mi);
+  if (callee->getName() == kStreamRead || callee->getName() == kStreamWrite) {
+    bool rd = callee->getName() == kStreamRead;
+    auto it = streamOf_.find(call.getArgOperand(0)->stripPointerCasts());
+    if (it == streamOf_.end())
+      return error("unsupported-construct",
+                   "a stream access that does not name a stream parameter of the top function "
+                   "(local hls::stream objects are not supported)",
+                   I);
+    const Stream &st = g_.streams[it->second];
+    if (rd) {
+      NodeId r = emit(OpKind::StreamRead, st.width, {}, it->second);
+      def(resize(r, 64, false));
+      return Status::success();
+    }
+    TRY_ASSIGN(NodeId v, val(call.getArgOperand(1), I));
+    emit(OpKind::StreamWrite, 0, {resize(v, st.width, false)}, it->second);
+    return Status::success();
+  }
   llvm::Intrinsic::ID id = callee->getIntrinsicID();
   auto arg = [&](unsigned i) { return val(call.getArgOperand(i), I); };
   switch (id) {

@@ -112,7 +112,8 @@ std::vector<std::string> baseClangArgs(const std::string &file, const FrontEndOp
   // could exploit differently on the two sides.
   argv.insert(argv.end(), {"-fwrapv", "-O0", "-Xclang", "-disable-O0-optnone", "-g", "-emit-llvm",
                            "-fno-discard-value-names", "-femit-all-decls", "-fno-color-diagnostics",
-                           "-fno-caret-diagnostics", "-I", hlsIncludeDir()});
+                           "-fno-caret-diagnostics", "-DTESSERA_HLS_SYNTHESIS", "-I",
+                           hlsIncludeDir()});
   for (const std::string &d : opts.includeDirs)
     argv.insert(argv.end(), {"-I", d});
   for (const std::string &d : opts.defines)

@@ -159,6 +159,10 @@ OpCost OpLibrary::cost(OpKind kind, uint32_t width, double clockNs) const {
   case OpKind::Store:
     c.delayNs = 0.5;
     break;
+  case OpKind::StreamRead:  // data from the port; the handshake feeds the stall logic
+  case OpKind::StreamWrite: // data to the port
+    c.delayNs = 0.3;
+    break;
   default: {
     auto it = table().find(tableKind(kind));
     if (it == table().end() || it->second.empty()) {

@@ -26,6 +26,19 @@
 //     predicated on the valid bits), and the loop left when the exiting iteration
 //     drains out of the last cycle.
 //
+// Streams (hls::stream<T>, Cdfg::streams): ports <s>_data, <s>_valid, <s>_ready (an input
+// stream: data and valid in, ready out; an output stream: data and valid out, ready in).
+// Stream ops block, and the rule is one global stall: an op is *active* in a cycle when its
+// FSM state is current (sequential) or its stage holds a valid, unsquashed iteration
+// (pipelined); it is *blocked* when active and its handshake partner is low (valid for a
+// read, ready for a write). `stall` = OR of all blocked ops. While `stall` is 1 no register,
+// RAM write or RAM read enable of the kernel changes (the whole FSM, and with it every
+// stage of a pipelined loop, freezes; synchronous RAM read data holds while its enable is
+// low, so a frozen stage keeps the data its load fetched). A stream's own ready (input) or
+// valid (output) is `active and no *other* op is blocked`, so a transfer happens exactly in
+// the cycles without a stall, all transfers of one cycle together, and valid never depends
+// on the same stream's ready. A design without streams has no stall logic.
+//
 // Every hw op carries the SourceLoc of the CDFG node (or block / loop) it comes from.
 //
 //===----------------------------------------------------------------------===//
@@ -167,6 +180,8 @@ private:
   Status buildPipes();
   Status buildControl();
   Status buildMemoryPorts();
+  Status buildStreams();
+  void finishStreams();
   Status resolveChains();
   std::vector<std::pair<ValueId, std::pair<NodeId, uint32_t>>> pendingChains_;
   void finishRegisters();
@@ -210,6 +225,16 @@ private:
   std::vector<uint32_t> hwMem_;     ///< by MemId: hw memory (locals)
   std::vector<uint32_t> portOf_;    ///< by node (Load / Store): the port
   std::vector<uint32_t> addrWidth_; ///< by MemId
+
+  // Streams.
+  struct StreamOp {
+    NodeId node;
+    ValueId active = kNoValue, data = kNoValue;
+  };
+  std::vector<ValueId> streamIn_;                 ///< by stream: <s>_data (in) / <s>_ready (out)
+  std::vector<ValueId> streamValidIn_;            ///< by stream: <s>_valid (in streams)
+  std::vector<std::vector<StreamOp>> streamOps_;  ///< by stream
+  ValueId stall_ = kNoValue;
 
   // Units.
   std::vector<uint32_t> unitOf_; ///< by node: index into units_, or kNone
@@ -262,6 +287,8 @@ void RtlBuilder::finishRegisters() {
     ValueId next = w.reg;
     for (size_t i = w.writes.size(); i-- > 0;)
       next = b_->mux(w.writes[i].first, w.writes[i].second, next);
+    if (stall_ != kNoValue)
+      next = b_->mux(stall_, w.reg, next); // a blocked stream op freezes the kernel
     b_->setNext(w.reg, next);
   }
 }
@@ -316,9 +343,11 @@ Status RtlBuilder::check() {
                  loop.loc);
     for (NodeId n : blk.nodes) {
       const Node &nd = g_.node(n);
-      if (nd.kind == OpKind::Store && s_.nodes[n].cycle + p.ii < p.condCycle)
+      bool effect = nd.kind == OpKind::Store || nd.kind == OpKind::StreamRead ||
+                    nd.kind == OpKind::StreamWrite;
+      if (effect && s_.nodes[n].cycle + p.ii < p.condCycle)
         return err("rtl-unsupported",
-                   "store in cycle " + std::to_string(s_.nodes[n].cycle) +
+                   std::string(opName(nd.kind)) + " in cycle " + std::to_string(s_.nodes[n].cycle) +
                        " of the pipelined loop would commit before the exit test of the "
                        "previous iteration (cycle " +
                        std::to_string(p.condCycle) + ", II " + std::to_string(p.ii) + ")",
@@ -582,6 +611,10 @@ Expected<ValueId> RtlBuilder::buildOp(NodeId n) {
     b_->setLoc(nd.loc);
     return delay(data, avail(n) - c - 1, nm);
   }
+  if (nd.kind == OpKind::StreamRead) {
+    b_->setLoc(nd.loc);
+    return delay(b_->resize(streamIn_[nd.attr], nd.width), s_.nodes[n].latency, nm);
+  }
   if (unitOf_[n] != kNone) {
     Unit &u = units_[unitOf_[n]];
     if (u.out == kNoValue) {
@@ -788,7 +821,10 @@ Status RtlBuilder::buildPipes() {
     uint32_t span = p.depth + p.ii * (phis + 1) + 1;
     p.valid.assign(span, kNoValue);
     p.first.assign(span, kNoValue);
-    p.valid[0] = b_->name(andV(andV(p.inPipe, p.running), issueSlot), pre + "issue");
+    // With streams the raw issue can stall: `issue` (issued and not stalled) is named
+    // once the stall exists (finishStreams).
+    p.valid[0] = b_->name(andV(andV(p.inPipe, p.running), issueSlot),
+                          pre + (g_.streams.empty() ? "issue" : "issue_raw"));
     p.first[0] = andV(p.valid[0], p.firstPending);
     for (uint32_t k = 1; k < span; ++k) {
       p.valid[k] = newReg(1, pre + "valid" + std::to_string(k), true, loop.loc, false);
@@ -1002,6 +1038,10 @@ Status RtlBuilder::buildMemoryPorts() {
         }
       }
       b_->setLoc(mem.loc);
+      if (stall_ != kNoValue) {
+        ce = andV(ce, notV(stall_));
+        we = andV(we, notV(stall_));
+      }
       std::string sfx = std::to_string(p);
       if (mem.kind == MemKind::Interface) {
         b_->output(mem.name + "_addr" + sfx, aw, addr);
@@ -1020,6 +1060,76 @@ Status RtlBuilder::buildMemoryPorts() {
   return Status::success();
 }
 
+// Stream ops: when each is active, and the data each write sends (built before the
+// pipeline copies are resolved: the data may need some).
+Status RtlBuilder::buildStreams() {
+  for (NodeId n = 0; n < g_.nodes.size(); ++n) {
+    const Node &nd = g_.node(n);
+    if (nd.kind != OpKind::StreamRead && nd.kind != OpKind::StreamWrite)
+      continue;
+    if (nd.attr >= g_.streams.size())
+      return err("rtl-bad-cdfg", "stream id out of range", nd.loc);
+    StreamOp op{n};
+    TRY_ASSIGN(op.active, accessEnable(n));
+    if (nd.kind == OpKind::StreamWrite) {
+      TRY_ASSIGN(op.data, valueAt(nd.operands[0], nd.block, s_.nodes[n].cycle));
+    }
+    streamOps_[nd.attr].push_back(op);
+  }
+  return Status::success();
+}
+
+// The stall, the handshake outputs, and the pipelines' `issue` signals.
+void RtlBuilder::finishStreams() {
+  if (g_.streams.empty())
+    return;
+  // blocked[k]: some op of stream k is active and its partner is not there.
+  std::vector<ValueId> blocked(g_.streams.size(), kNoValue), active(g_.streams.size(), kNoValue);
+  for (size_t k = 0; k < g_.streams.size(); ++k) {
+    const Stream &st = g_.streams[k];
+    b_->setLoc(st.loc);
+    ValueId act = zero1();
+    for (const StreamOp &op : streamOps_[k])
+      act = orV(act, op.active);
+    active[k] = act;
+    ValueId partner = st.dir == StreamDir::In ? streamValidIn_[k] : streamIn_[k];
+    blocked[k] = b_->name(andV(act, notV(partner)), st.name + "_blocked");
+  }
+  b_->setLoc(g_.loc);
+  ValueId stall = zero1();
+  for (ValueId v : blocked)
+    stall = orV(stall, v);
+  for (size_t k = 0; k < g_.streams.size(); ++k) {
+    const Stream &st = g_.streams[k];
+    b_->setLoc(st.loc);
+    ValueId others = zero1();
+    for (size_t j = 0; j < g_.streams.size(); ++j)
+      if (j != k)
+        others = orV(others, blocked[j]);
+    ValueId go = andV(active[k], notV(others));
+    if (st.dir == StreamDir::In) {
+      b_->output(st.name + "_ready", 1, go);
+      continue;
+    }
+    uint32_t w = std::max<uint32_t>(st.width, 1);
+    ValueId data = b_->constant(w, 0);
+    for (size_t i = streamOps_[k].size(); i-- > 0;) {
+      const StreamOp &op = streamOps_[k][i];
+      b_->setLoc(g_.node(op.node).loc);
+      data = b_->mux(op.active, b_->resize(op.data, w), data);
+    }
+    b_->setLoc(st.loc);
+    b_->output(st.name + "_data", w, data);
+    b_->output(st.name + "_valid", 1, go);
+  }
+  b_->setLoc(g_.loc);
+  stall_ = b_->name(stall, "stall");
+  for (Pipe &p : pipes_) {
+    b_->setLoc(g_.loops[p.loop].loc);
+    b_->name(andV(p.valid[0], notV(stall_)), "loop" + std::to_string(p.loop) + "_issue");
+  }
+}
+
 Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
   TRY(check());
   std::string name = opts_.moduleName.empty() ? g_.name : opts_.moduleName;
@@ -1035,12 +1145,30 @@ Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
     if (!portNames.insert(a.name).second)
       return err("rtl-name-clash",
                  "argument '" + a.name + "' clashes with a port of the kernel interface", a.loc);
+  for (const Stream &st : g_.streams)
+    for (const char *sfx : {"_data", "_valid", "_ready"})
+      if (!portNames.insert(st.name + sfx).second)
+        return err("rtl-name-clash",
+                   "stream '" + st.name + "' clashes with a port of the kernel interface", st.loc);
   clk_ = b_->input("clk", 1);
   rst_ = b_->input("rst", 1);
   start_ = b_->input("start", 1);
   for (const Arg &a : g_.args) {
     b_->setLoc(a.loc);
     argInputs_.push_back(b_->input(a.name, std::max<uint32_t>(a.width, 1)));
+  }
+  streamIn_.assign(g_.streams.size(), kNoValue);
+  streamValidIn_.assign(g_.streams.size(), kNoValue);
+  streamOps_.assign(g_.streams.size(), {});
+  for (size_t k = 0; k < g_.streams.size(); ++k) {
+    const Stream &st = g_.streams[k];
+    b_->setLoc(st.loc);
+    if (st.dir == StreamDir::In) {
+      streamIn_[k] = b_->input(st.name + "_data", std::max<uint32_t>(st.width, 1));
+      streamValidIn_[k] = b_->input(st.name + "_valid", 1);
+    } else {
+      streamIn_[k] = b_->input(st.name + "_ready", 1);
+    }
   }
   // States: idle, (block, cycle) or one per pipelined block, done.
   stateOf_.resize(g_.blocks.size());
@@ -1072,7 +1200,9 @@ Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
   TRY(planUnits());
   TRY(buildPipes());
   TRY(buildControl());
+  TRY(buildStreams());
   TRY(resolveChains());
+  finishStreams();
   TRY(buildMemoryPorts());
   finishRegisters();
   b_->setLoc(g_.loc);

@@ -27,6 +27,13 @@
 //   <mem>_rdata<p>              port p (0 or 0 and 1): address (element index), enable,
 //                               write enable, write data; read data returns one cycle
 //                               after a cycle with ce = 1 and we = 0 (a synchronous RAM)
+//   <s>_data, <s>_valid, <s>_ready  per stream (Cdfg::streams, hls::stream<T> & parameters):
+//                               an input stream has data and valid in, ready out; an
+//                               output stream data and valid out, ready in; an element
+//                               moves in a cycle with valid = ready = 1. A stream op waits
+//                               for its handshake: the whole kernel stalls meanwhile
+//                               (FSM, every stage of a pipelined loop, RAM enables), see
+//                               Rtl.cpp; `loop<L>_issue` counts only unstalled issues
 //
 // Every op gets the SourceLoc of the CDFG node (or block / loop for control) it comes from.
 //

@@ -13,6 +13,9 @@
 //                           store, in program order, unless their affine indices differ
 //   * memory ports:         the accesses of one bank in program order as `ports` lanes:
 //                           s_{i+ports} - s_i >= 1 (SDC's linear-order resource trick)
+//   * streams:              the accesses of one stream in program order, one per cycle:
+//                           s_b - s_a >= 1 (a 1-port resource that keeps its order; a
+//                           pipelined loop adds last -> first at distance 1)
 //   * functional units:     the same with the ASAP order for multipliers / dividers when
 //                           ScheduleOptions limits them
 //   * the block end:        s_term - s_v >= latency(v)
@@ -127,6 +130,17 @@ uint32_t operandWidth(const Cdfg &g, const Node &n) {
   return n.width;
 }
 
+bool isStreamOp(OpKind k) { return k == OpKind::StreamRead || k == OpKind::StreamWrite; }
+
+/// The stream accesses of block b, per stream (in Cdfg::streams order) in program order.
+std::vector<std::vector<NodeId>> streamAccesses(const Cdfg &g, BlockId b) {
+  std::vector<std::vector<NodeId>> out(g.streams.size());
+  for (NodeId n : g.blocks[b].nodes)
+    if (isStreamOp(g.node(n).kind) && g.node(n).attr < out.size())
+      out[g.node(n).attr].push_back(n);
+  return out;
+}
+
 /// Intra-block dependences: data, chaining, memory order, block end.
 std::vector<Edge> blockEdges(const Ctx &c, BlockId b) {
   const Cdfg &g = c.g;
@@ -189,6 +203,10 @@ std::vector<Edge> blockEdges(const Ctx &c, BlockId b) {
       if (mayAliasSameIteration(*c.access[accs[i]], *c.access[accs[j]]))
         edges.push_back({accs[i], accs[j], 1});
     }
+  // Stream order: consecutive accesses of one stream in consecutive-or-later cycles.
+  for (const std::vector<NodeId> &ss : streamAccesses(g, b))
+    for (size_t i = 1; i < ss.size(); ++i)
+      edges.push_back({ss[i - 1], ss[i], 1});
   return edges;
 }
 
@@ -229,6 +247,17 @@ std::vector<Resource> blockResources(const Ctx &c, BlockId b) {
       res.push_back(
           {fmt::format("memory port: {} has {} port{}", which, ports, ports > 1 ? "s" : ""), ports,
            bs, m});
+    }
+  }
+  {
+    std::vector<std::vector<NodeId>> ss = streamAccesses(g, b);
+    for (size_t k = 0; k < ss.size(); ++k) {
+      if (ss[k].empty())
+        continue;
+      const Stream &st = g.streams[k];
+      res.push_back({fmt::format("stream port: stream '{}'{} transfers one element per cycle",
+                                 st.name, st.loc.known() ? " (" + st.loc.str() + ")" : ""),
+                     1, ss[k], kNone});
     }
   }
   std::vector<NodeId> muls, divs;
@@ -495,6 +524,11 @@ Expected<bool> scheduleLoop(const Ctx &c, LoopId l, Schedule &s) {
     int64_t latency = d.kind == LoopDep::Register ? std::max<int64_t>(c.lat(d.from), 1) : 1;
     edges.push_back({d.from, d.to, latency, d.distance, static_cast<int32_t>(i)});
   }
+  // Streams keep their order across iterations: the next iteration's first access after
+  // this one's last.
+  for (const std::vector<NodeId> &ss : streamAccesses(g, b))
+    if (!ss.empty())
+      edges.push_back({ss.back(), ss.front(), 1, 1});
   std::vector<Resource> res = blockResources(c, b);
   std::vector<int32_t> resOf(ops.size(), -1);
   for (size_t r = 0; r < res.size(); ++r)
@@ -535,6 +569,9 @@ Expected<bool> scheduleLoop(const Ctx &c, LoopId l, Schedule &s) {
         carried = c.describe(deps[ed.dep].phi);
       else if (ed.dep >= 0 && carried.empty())
         carried = "array '" + g.memories[g.node(ed.from).attr].name + "'";
+      else if (ed.dep < 0 && ed.distance > 0 && carried.empty() &&
+               isStreamOp(g.node(ed.from).kind))
+        carried = "the element order of stream '" + g.streams[g.node(ed.from).attr].name + "'";
       if (std::find(rec.nodes.begin(), rec.nodes.end(), ed.from) == rec.nodes.end())
         rec.nodes.push_back(ed.from);
     }

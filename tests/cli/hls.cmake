@@ -76,3 +76,11 @@ tessera_cli_test(hls-clock-bad EXIT 1
   ARGS hls ${HLS_EX}/gemm.cpp --top gemm --clock-ns 0.3 -o ${HLS_OUT}/bad)
 tessera_cli_test(hls-target-bad EXIT 1 MATCH "error\\[unknown-target\\]"
   ARGS hls ${HLS_EX}/gemm.cpp --top gemm --target vhdl -o ${HLS_OUT}/bad)
+
+# Ready/valid streams (hls::stream): co-simulated with random valid / ready gaps against the
+# native C and the CDFG, and replayed in Icarus Verilog through the port trace.
+hls_kernel_test(stream_scale stream_scale "stream_scale.cpp:14:3\\): pipelined, II 1 ")
+hls_kernel_test(stream_fir stream_fir "stream_fir.cpp:17:3\\): pipelined, II 1 ")
+tessera_cli_test(hls-stream-both-bad EXIT 1
+  MATCH "stream-both-bad.cpp:2:[0-9]+: error\\[unsupported-construct\\]: stream 's' is both read and written"
+  ARGS hls ${HLS_DATA}/stream-both-bad.cpp --top top -o ${HLS_OUT}/bad)

@@ -290,6 +290,25 @@ int runHls(const HlsOptions &o) {
   report["register_bits"] = stats.registerBits;
   report["shared_units"] = stats.sharedUnits;
   report["loops"] = loops;
+  nlohmann::ordered_json ifc = nlohmann::ordered_json::array();
+  for (const hls::Param &p : g->params) {
+    nlohmann::ordered_json e = {{"name", p.name}, {"c_type", p.cType}};
+    if (p.isStream && p.index < g->streams.size()) {
+      const hls::Stream &st = g->streams[p.index];
+      e["kind"] = st.dir == hls::StreamDir::In ? "input stream" : "output stream";
+      e["width"] = st.width;
+    } else if (p.isArray && p.index < g->memories.size()) {
+      e["kind"] = "ram";
+      e["width"] = g->memories[p.index].elemWidth;
+      e["depth"] = g->memories[p.index].depth;
+      e["ports"] = g->memories[p.index].ports;
+    } else if (p.index < g->args.size()) {
+      e["kind"] = "scalar";
+      e["width"] = g->args[p.index].width;
+    }
+    ifc.push_back(e);
+  }
+  report["interface"] = ifc;
 
   int rc = 0;
   if (o.cosim) {
