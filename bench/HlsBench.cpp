@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
       fo.target = fpga::Target::Xilinx;
       fo.outDir = (std::filesystem::path(work) / k.top).string();
       fo.timeoutSeconds = synthTimeout;
+      fo.noShare = true; // the HLS binding shares units itself
       auto fr = fpga::runFlow(build->design, fo);
       if (fr.ok()) {
         for (const fpga::ResourceUse &u : fr->resources)

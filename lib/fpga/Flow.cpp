@@ -181,10 +181,16 @@ Status runXilinx(Run &run, const std::vector<std::string> &files, const std::str
   const FlowOptions &opts = run.opts;
   std::string stat = (fs::path(run.dir) / "synth-stat.json").string();
   std::string netlist = (fs::path(run.dir) / "netlist.json").string();
-  std::string script = readScript(files) + "synth_xilinx -top " + top +
-                       " -flatten\n"
-                       "tee -q -o " +
-                       stat + " stat -json\nwrite_json " + netlist + "\n";
+  // noShare: synth_xilinx's own script up to `coarse`, that label's commands without
+  // `share` (7-series LUT width 6), then the rest of synth_xilinx from `map_memory`.
+  std::string synth =
+      opts.noShare ? "synth_xilinx -top " + top + " -flatten -run begin:coarse\n"
+                     "techmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH=6\n"
+                     "alumacc\nopt\nmemory -nomap\nopt_clean\n"
+                     "synth_xilinx -top " + top + " -flatten -run map_memory:\n"
+                   : "synth_xilinx -top " + top + " -flatten\n";
+  std::string script = readScript(files) + synth + "tee -q -o " + stat +
+                       " stat -json\nwrite_json " + netlist + "\n";
   TRY_ASSIGN(auto cells, run.yosys("synth", script));
   run.res.files.push_back("netlist.json");
   run.res.yosysCells = cells;

@@ -74,6 +74,10 @@ struct FlowOptions {
   std::string nextpnr = "nextpnr-ice40";
   uint32_t seed = 1;           ///< nextpnr --seed (placement is seeded: same seed, same result)
   double timeoutSeconds = 600; ///< per tool run; 0 = none
+  /// Xilinx: run synth_xilinx without its `share` pass (SAT-based merging of arithmetic
+  /// cells under exclusive conditions), which can take tens of minutes on designs with many
+  /// FSM-controlled multiplexers; HLS designs bind their shared units themselves.
+  bool noShare = false;
 };
 
 /// Use of one resource. `available` 0 means the device does not bound it.

@@ -367,6 +367,7 @@ int runHls(const HlsOptions &o) {
     fpga::FlowOptions fo2;
     fo2.target = fpga::Target::Xilinx;
     fo2.outDir = out("synth");
+    fo2.noShare = true; // the HLS binding shares units itself
     auto fr = fpga::runFlow(*d, fo2);
     if (!fr.ok())
       return fail(fr.error());
