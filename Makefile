@@ -38,7 +38,7 @@ bench: build
 	$(BUILD)/bench/tessera-bench
 	$(BUILD)/bench/tessera-simbench --work $(BUILD)/simbench --md docs/sim-benchmark.md \
 	  --json docs/sim-benchmark.json $(SIMBENCH_FLAGS)
-	$(BUILD)/bench/tessera-hlsbench --work $(BUILD)/hlsbench --md docs/hls-results.md \
+	$(BUILD)/bench/tessera-hlsbench --work $(BUILD)/hlsbench --synth-timeout 240 --md docs/hls-results.md \
 	  --json docs/hls-results.json
 
 clean:
