@@ -2,6 +2,7 @@
 // (independent of the front end and of the real scheduler).
 #pragma once
 
+#include "CdfgBuilder.h"
 #include "hls/Cdfg.h"
 #include "hls/Schedule.h"
 
@@ -11,48 +12,13 @@
 
 namespace tessera::hls::testk {
 
-struct K {
-  Cdfg g;
-  explicit K(std::string name) {
-    g.name = std::move(name);
+struct K : testkit::CdfgBuilder {
+  explicit K(std::string name) : CdfgBuilder(std::move(name), "kernel.c", 10, 1) {
     g.loc = loc(1);
+    blockLoc = loc(2);
+    constLoc = loc(3);
   }
   static SourceLoc loc(uint32_t line) { return SourceLoc{"kernel.c", line, 1}; }
-  BlockId block(std::string name) {
-    g.blocks.push_back(Block{});
-    g.blocks.back().name = std::move(name);
-    g.blocks.back().loc = loc(2);
-    return BlockId(g.blocks.size() - 1);
-  }
-  void edge(BlockId a, BlockId b) {
-    g.blocks[a].succs.push_back(b);
-    g.blocks[b].preds.push_back(a);
-  }
-  NodeId op(BlockId b, OpKind k, uint32_t w, std::vector<NodeId> ops, std::string name = "",
-            uint32_t attr = kNone, uint32_t attr2 = kNone) {
-    Node n;
-    n.kind = k;
-    n.width = w;
-    n.operands = std::move(ops);
-    n.attr = attr;
-    n.attr2 = attr2;
-    n.name = std::move(name);
-    n.loc = loc(10 + uint32_t(g.nodes.size()));
-    return g.add(b, n);
-  }
-  NodeId c(BlockId b, uint32_t w, uint64_t v) {
-    Node n;
-    n.kind = OpKind::Const;
-    n.width = w;
-    n.value = v;
-    n.loc = loc(3);
-    NodeId id = g.add(b, n);
-    // Keep the terminator last when a constant is added to a finished block.
-    std::vector<NodeId> &list = g.blocks[b].nodes;
-    if (list.size() >= 2 && isTerminator(g.node(list[list.size() - 2]).kind))
-      std::swap(list[list.size() - 1], list[list.size() - 2]);
-    return id;
-  }
   NodeId arg(BlockId b, std::string name, uint32_t w) {
     g.args.push_back(Arg{name, w, false, loc(1)});
     Param p;

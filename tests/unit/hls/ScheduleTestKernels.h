@@ -1,6 +1,7 @@
 // Hand-built CDFG kernels for the analysis and scheduling tests (no front end needed).
 #pragma once
 
+#include "CdfgBuilder.h"
 #include "hls/Cdfg.h"
 
 #include <string>
@@ -9,44 +10,10 @@
 namespace tessera::hls::skern {
 
 /// A tiny builder: every node gets line 100 + its id, so tests can check C lines.
-struct Builder {
-  Cdfg g;
-  explicit Builder(std::string name) {
-    g.name = std::move(name);
+struct Builder : testkit::CdfgBuilder {
+  explicit Builder(std::string name) : CdfgBuilder(std::move(name), "k.c", 100, 3) {
     g.loc = {"k.c", 1, 1};
-  }
-  BlockId block(std::string name) {
-    g.blocks.push_back(Block{});
-    g.blocks.back().name = std::move(name);
-    g.blocks.back().loc = {"k.c", 2, 1};
-    return BlockId(g.blocks.size() - 1);
-  }
-  void edge(BlockId a, BlockId b) {
-    g.blocks[a].succs.push_back(b);
-    g.blocks[b].preds.push_back(a);
-  }
-  NodeId op(BlockId b, OpKind k, uint32_t w, std::vector<NodeId> ops, std::string name = "",
-            uint32_t attr = kNone, uint32_t attr2 = kNone) {
-    Node n;
-    n.kind = k;
-    n.width = w;
-    n.operands = std::move(ops);
-    n.attr = attr;
-    n.attr2 = attr2;
-    n.name = std::move(name);
-    n.loc = {"k.c", 100 + uint32_t(g.nodes.size()), 3};
-    return g.add(b, n);
-  }
-  NodeId c(BlockId b, uint32_t w, uint64_t v) {
-    Node n;
-    n.kind = OpKind::Const;
-    n.width = w;
-    n.value = w >= 64 ? v : v & ((uint64_t(1) << w) - 1);
-    NodeId id = g.add(b, n);
-    std::vector<NodeId> &list = g.blocks[b].nodes; // keep a terminator last
-    if (list.size() >= 2 && isTerminator(g.node(list[list.size() - 2]).kind))
-      std::swap(list[list.size() - 1], list[list.size() - 2]);
-    return id;
+    blockLoc = {"k.c", 2, 1};
   }
   NodeId arg(BlockId b, std::string name, uint32_t w, bool isSigned = false) {
     g.args.push_back(Arg{name, w, isSigned, {"k.c", 1, 1}});
