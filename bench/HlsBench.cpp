@@ -72,11 +72,24 @@ int main(int argc, char **argv) {
   app.add_option("--clock-ns", clockNs, "target clock period (default 5)");
   app.add_flag("--no-synth", noSynth, "skip Yosys synth_xilinx");
   app.add_option("--vectors", vectors, "co-simulation vectors per kernel (default 8)");
+  std::vector<std::string> only;
+  app.add_option("--kernel", only,
+                 "only this kernel (its top function's name; repeatable; default: all)");
   CLI11_PARSE(app, argc, argv);
 
   auto kernels = loadSuite(suite);
   if (!kernels.ok())
     return fail(kernels.error());
+  if (!only.empty()) {
+    for (const std::string &name : only)
+      if (std::none_of(kernels->begin(), kernels->end(),
+                       [&](const Kernel &k) { return k.top == name; }))
+        return fail(
+            Diagnostic::error("unknown-kernel", "no kernel '" + name + "' in the suite " + suite));
+    std::erase_if(*kernels, [&](const Kernel &k) {
+      return std::find(only.begin(), only.end(), k.top) == only.end();
+    });
+  }
   const std::filesystem::path dir = std::filesystem::path(suite).parent_path();
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

@@ -34,10 +34,10 @@ void adamw(uint32_t p[N], uint32_t m[N], uint32_t v[N], const uint16_t g[N], uin
                   fWd = hls::fp32::fromBits(wd), fC1 = hls::fp32::fromBits(c1),
                   fC2 = hls::fp32::fromBits(c2);
   const hls::fp32 decay = fLr * fWd, eps2 = fEps * fEps, omb1 = one - fB1, omb2 = one - fB2;
-  // Not pipelined: one element's update is a chain of ~15 FP32 operations in integer
-  // logic (hundreds of cycles at 5 ns), and a pipeline that deep would hold every live
-  // value in every stage (~900 kbit of registers at II 2). Sequentially, the datapath's
-  // registers are shared across the FSM's states.
+  // Not pipelined: one element's update is a chain of ~15 FP32 operations (hundreds of
+  // cycles at 5 ns); a pipeline that deep would hold every live value in every stage
+  // (~900 kbit of registers at II 2). Sequentially, the FSM's states share the registers
+  // and one FP32 adder and multiplier (hls::fp32's shared units, docs/hls.md).
   for (int i = 0; i < N; i++) {
     hls::fp32 pi = hls::fp32::fromBits(p[i]), mi = hls::fp32::fromBits(m[i]),
               vi = hls::fp32::fromBits(v[i]);

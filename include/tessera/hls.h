@@ -52,6 +52,19 @@
 // Macro arguments are expanded before they are spelled into the attribute; a constexpr
 // variable is not (write the number or a macro).
 //
+// Function attributes, placed before a function's declaration (Vitis' `allocation
+// function`): the function is not inlined but built once as a pipelined functional unit
+// that its call sites share (docs/hls.md, "Shared functions"):
+//   TESSERA_SHARED                   default unit count (sequential code: one unit;
+//                                    a pipelined loop: as many as its II needs)
+//   TESSERA_SHARED_LIMIT(n)          at most n units of the function
+// A shared function takes scalar parameters and returns a scalar; after unrolling and
+// if-conversion its body must be straight-line code without arrays, streams or calls.
+// `-D TESSERA_NO_SHARING` turns both into nothing: every call is inlined again.
+// hls::fp32's + - * go through the shared functions hls::detail::fp32AddUnit and
+// fp32MulUnit, so every kernel computing in fp32 (or in bf16 / fp8 through it) shares
+// its FP adders and multipliers.
+//
 //===----------------------------------------------------------------------===//
 #ifndef TESSERA_HLS_H
 #define TESSERA_HLS_H
@@ -69,6 +82,15 @@
 #define TESSERA_PARTITION_COMPLETE TESSERA_HLS_ANNOTATE("tessera_partition=complete")
 #define TESSERA_PORTS(n) TESSERA_HLS_ANNOTATE("tessera_ports=" TESSERA_HLS_STR(n))
 #define TESSERA_INDEPENDENT TESSERA_HLS_ANNOTATE("tessera_independent")
+#if defined(__clang__) && !defined(TESSERA_NO_SHARING)
+#define TESSERA_SHARED __attribute__((noinline, annotate("tessera_shared")))
+#define TESSERA_SHARED_LIMIT(n)                                                                    \
+  __attribute__((noinline, annotate("tessera_shared"),                                             \
+                 annotate("tessera_shared_limit=" TESSERA_HLS_STR(n))))
+#else
+#define TESSERA_SHARED
+#define TESSERA_SHARED_LIMIT(n)
+#endif
 
 #ifdef __cplusplus
 
@@ -374,6 +396,12 @@ constexpr int fp32Compare(uint32_t a, uint32_t b, bool &unordered) {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/// The shared FP32 units: hls::fp32's + and - (as + with b's sign flipped) call
+/// fp32AddUnit, * calls fp32MulUnit; each becomes a pipelined functional unit that the
+/// call sites share (TESSERA_SHARED) instead of one copy of the logic per operation.
+TESSERA_SHARED constexpr uint32_t fp32AddUnit(uint32_t a, uint32_t b) { return fp32Add(a, b); }
+TESSERA_SHARED constexpr uint32_t fp32MulUnit(uint32_t a, uint32_t b) { return fp32Mul(a, b); }
+
 } // namespace detail
 
 /// FP32 with the accelerator's hardware arithmetic (FTZ / DAZ, round to nearest even).
@@ -409,14 +437,14 @@ public:
   }
 
   friend constexpr fp32 operator+(fp32 a, fp32 b) {
-    return fromBits(detail::fp32Add(a.bits, b.bits));
+    return fromBits(detail::fp32AddUnit(a.bits, b.bits));
   }
   friend constexpr fp32 operator-(fp32 a, fp32 b) {
-    return fromBits(detail::fp32Add(a.bits, b.bits ^ 0x80000000u));
+    return fromBits(detail::fp32AddUnit(a.bits, b.bits ^ 0x80000000u));
   }
   friend constexpr fp32 operator-(fp32 a) { return fromBits(a.bits ^ 0x80000000u); }
   friend constexpr fp32 operator*(fp32 a, fp32 b) {
-    return fromBits(detail::fp32Mul(a.bits, b.bits));
+    return fromBits(detail::fp32MulUnit(a.bits, b.bits));
   }
   /// Correctly rounded; a 64-bit integer divider in hardware.
   friend constexpr fp32 operator/(fp32 a, fp32 b) {

@@ -46,6 +46,7 @@ std::string_view opName(OpKind k) {
   case OpKind::Br: return "br";
   case OpKind::CondBr: return "condbr";
   case OpKind::Ret: return "ret";
+  case OpKind::Call: return "call";
   }
   return "?";
 }
@@ -378,6 +379,20 @@ Status Cdfg::verify() const {
       if (ret ? (x.operands.size() != 1 || w(0) != ret->width) : !x.operands.empty())
         return bad(*this, n, "returned value does not match the function's return type");
       break;
+    case OpKind::Call: {
+      if (x.attr >= callees.size())
+        return bad(*this, n, fmt::format("callee index {} of {}", x.attr, callees.size()));
+      const Cdfg &f = callees[x.attr];
+      TRY(nOps(f.args.size()));
+      for (size_t i = 0; i < f.args.size(); ++i)
+        if (w(i) != f.args[i].width)
+          return bad(*this, n, fmt::format("argument {} of '{}' has {} bits, expected {}", i,
+                                           f.name, w(i), f.args[i].width));
+      if (!f.ret || f.ret->width != x.width)
+        return bad(*this, n, fmt::format("result width differs from the return width of '{}'",
+                                         f.name));
+      break;
+    }
     default:
       if (isCompare(x.kind)) {
         TRY(nOps(2));
@@ -398,6 +413,16 @@ Status Cdfg::verify() const {
   for (const Loop &l : loops)
     if (l.header >= blocks.size() || l.latch >= blocks.size())
       return Diagnostic::error("bad-cdfg", name + ": a loop's header or latch is out of range", l.loc);
+  // Shared functions: straight-line, scalar, pure (Cdfg.h).
+  for (const Cdfg &f : callees) {
+    TRY(f.verify());
+    if (!f.callees.empty() || f.blocks.size() != 1 || !f.loops.empty() || !f.memories.empty() ||
+        !f.streams.empty() || !f.ret)
+      return Diagnostic::error("bad-cdfg",
+                               f.name + ": a shared function must be one block without memories, "
+                                        "streams or calls, returning a value",
+                               f.loc);
+  }
   return Status::success();
 }
 
@@ -476,6 +501,8 @@ std::string Cdfg::print() const {
         line += " " + memories[x.attr].name;
       if (x.kind == OpKind::StreamRead || x.kind == OpKind::StreamWrite)
         line += " " + streams[x.attr].name;
+      if (x.kind == OpKind::Call)
+        line += " " + (x.attr < callees.size() ? callees[x.attr].name : std::string("?"));
       for (size_t i = 0; i < x.operands.size(); ++i) {
         line += fmt::format("{}%{}", i ? ", " : " ", x.operands[i]);
         if (x.kind == OpKind::Phi)
@@ -494,6 +521,12 @@ std::string Cdfg::print() const {
       }
       o << line << "\n";
     }
+  }
+  for (size_t f = 0; f < callees.size(); ++f) {
+    o << "shared function " << f;
+    if (callees[f].unitLimit)
+      o << " (at most " << callees[f].unitLimit << " units)";
+    o << ": " << callees[f].print();
   }
   return o.str();
 }
@@ -661,6 +694,17 @@ Expected<EvalResult> evaluate(const Cdfg &g, const std::vector<uint64_t> &args,
       case OpKind::Ret:
         r.ret = x.operands.empty() ? 0 : op(0);
         return r;
+      case OpKind::Call: {
+        const Cdfg &f = g.callees[x.attr];
+        std::vector<uint64_t> cargs(x.operands.size());
+        for (size_t k = 0; k < cargs.size(); ++k)
+          cargs[k] = op(k);
+        std::vector<std::vector<uint64_t>> none;
+        TRY_ASSIGN(EvalResult cr, evaluate(f, cargs, none, maxSteps - r.steps));
+        r.steps += cr.steps;
+        v = cr.ret;
+        break;
+      }
       }
       if (W)
         val[n] = v & M;

@@ -3,7 +3,8 @@
 // The contract between the HLS front end (LLVM IR -> CDFG, FromLlvm.cpp), the middle end
 // (Analysis.h: widths, memories, dependences), the scheduler (Schedule.h) and the RTL
 // builder (Rtl.h). One Cdfg is one top-level C function after inlining: everything it
-// calls has been inlined by the front end (calls that remain are errors there).
+// calls has been inlined by the front end (calls that remain are errors there), except
+// shared functions (below).
 //
 //   Cdfg      arguments, memories, basic blocks, loops, nodes
 //   Block     an ordered list of nodes (SSA, operands defined earlier in the block, in a
@@ -23,6 +24,11 @@
 //
 // Every node, block, loop and memory keeps the C source location (file:line:col from the
 // debug info) of what it came from; the RTL builder puts it on the hw IR ops it creates.
+//
+// Shared functions (TESSERA_SHARED in tessera/hls.h) are the exception to inlining: a call
+// to one stays a `Call` node and the callee's body is a Cdfg of its own in
+// Cdfg::callees (scalar args, one return value, one block, no memories, no streams, no
+// calls), scheduled once as a pipelined operator and built once per functional unit.
 //
 // Widths are limited to 64 bits (`_BitInt(N)` with N > 64 and __int128 are front-end
 // errors, `unsupported-width`); values are held in uint64_t, zero above the width.
@@ -72,6 +78,9 @@ enum class OpKind : uint8_t {
   Br,     ///< attr: target block
   CondBr, ///< operands: cond; attr: true target, attr2: false target
   Ret,    ///< operands: the returned value, or none for void
+  // Shared functional units (function-level binding, docs/hls.md "Shared functions").
+  Call,   ///< operands: the arguments (widths of the callee's args); attr: Cdfg::callees
+          ///< index; result: the callee's return width
 };
 
 std::string_view opName(OpKind k);
@@ -199,6 +208,10 @@ public:
   std::vector<Block> blocks; ///< block 0 is the entry
   std::vector<Loop> loops;
   std::vector<Node> nodes;
+  /// Shared functions called by `Call` nodes (only on the top's Cdfg; a callee has none).
+  std::vector<Cdfg> callees;
+  /// A callee: the most units of it (TESSERA_SHARED_LIMIT(n)); 0: the default (docs/hls.md).
+  uint32_t unitLimit = 0;
 
   const Node &node(NodeId n) const { return nodes[n]; }
   Node &node(NodeId n) { return nodes[n]; }
@@ -231,6 +244,7 @@ public:
 /// from init or zeros). Returns the return value (0 for void). Fails after `maxSteps`
 /// executed nodes (a hang) or on an out-of-range memory access (naming the node).
 /// The reference the RTL and the native C are both compared with in tests.
+/// A `Call` evaluates the callee's Cdfg (its steps count).
 struct EvalResult {
   uint64_t ret = 0;
   uint64_t steps = 0; ///< executed nodes

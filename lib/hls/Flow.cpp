@@ -30,6 +30,8 @@ Expected<KernelBuild> buildKernel(const std::string &file, const FlowOptions &op
   t = std::chrono::steady_clock::now();
   k.loadsForwarded = forwardMemoryValues(k.cdfg);
   k.narrowed = narrowWidths(k.cdfg);
+  for (Cdfg &f : k.cdfg.callees) // each shared function's datapath on its own
+    narrowWidths(f);
   if (Status st = k.cdfg.verify(); !st.ok())
     return internal("the middle end (forwarding, bitwidth reduction)", st.error());
   k.middleSeconds = since(t);

@@ -1222,6 +1222,29 @@ Status Converter::convertCall(const llvm::CallBase &call) {
     emit(OpKind::StreamWrite, 0, {resize(v, st.width, false)}, it->second);
     return Status::success();
   }
+  if (auto sh = info_.shared.find(callee->getName().str());
+      sh != info_.shared.end() && info_.callees && sh->second < info_.callees->size()) {
+    // A shared function: one Call node (its body is Cdfg::callees[attr]).
+    const Cdfg &f = (*info_.callees)[sh->second];
+    if (call.arg_size() != f.args.size() || !f.ret)
+      return error("unsupported-construct",
+                   fmt::format("call to the shared function '{}' with {} arguments for {} "
+                               "scalar parameters",
+                               f.name, call.arg_size(), f.args.size()),
+                   I);
+    std::vector<NodeId> ops;
+    for (unsigned i = 0; i < call.arg_size(); ++i) {
+      TRY_ASSIGN(NodeId a, val(call.getArgOperand(i), I));
+      if (widthOf(a) != f.args[i].width)
+        return error("unsupported-construct",
+                     fmt::format("argument {} of the call to '{}' has {} bits, the parameter {}",
+                                 i + 1, f.name, widthOf(a), f.args[i].width),
+                     I);
+      ops.push_back(a);
+    }
+    def(emit(OpKind::Call, f.ret->width, std::move(ops), sh->second));
+    return Status::success();
+  }
   llvm::Intrinsic::ID id = callee->getIntrinsicID();
   auto arg = [&](unsigned i) { return val(call.getArgOperand(i), I); };
   switch (id) {

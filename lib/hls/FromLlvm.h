@@ -51,6 +51,10 @@ struct KernelInfo {
   std::map<std::string, std::vector<std::string>> globalAnnotations;
   /// Maps a file path from debug info (diPath) to the name shown in diagnostics.
   std::function<std::string(const std::string &)> displayFile;
+  /// Shared functions (TESSERA_SHARED): LLVM name -> index into `callees`, whose Cdfgs
+  /// (converted before the caller) give the Call nodes their widths.
+  std::map<std::string, uint32_t> shared;
+  const std::vector<Cdfg> *callees = nullptr;
 };
 
 /// The path of a debug-info file: `name` when absolute, else `dir`/`name`.

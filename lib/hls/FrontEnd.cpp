@@ -784,15 +784,111 @@ Expected<Cdfg> compileImpl(const std::string &file, const std::string &shownFile
     top->setLinkage(llvm::GlobalValue::ExternalLinkage);
     top->setVisibility(llvm::GlobalValue::DefaultVisibility);
   }
-  // Inline everything into the top; unroll only on request.
+  // Shared functions (TESSERA_SHARED): kept as calls, converted on their own below.
+  std::vector<llvm::Function *> shared;
+  std::map<llvm::Function *, uint32_t> limitOf;
+  std::map<llvm::Function *, KernelInfo> sharedInfo;
+  for (llvm::Function *f : reach) {
+    if (f == top)
+      continue;
+    auto an = info.globalAnnotations.find(f->getName().str());
+    if (an == info.globalAnnotations.end())
+      continue;
+    bool isShared = false;
+    uint32_t limit = 0;
+    for (const std::string &a : an->second) {
+      if (a == "tessera_shared")
+        isShared = true;
+      static const std::string key = "tessera_shared_limit=";
+      if (a.rfind(key, 0) == 0) {
+        char *end = nullptr;
+        unsigned long v = std::strtoul(a.c_str() + key.size(), &end, 10);
+        if (!end || *end || v == 0 || v > 1024)
+          return checker.err("bad-attribute",
+                             fmt::format("TESSERA_SHARED_LIMIT of '{}' must be a number in "
+                                         "1..1024, not '{}'",
+                                         cName(*f), a.substr(key.size())),
+                             locOfFunction(*f, info));
+        limit = static_cast<uint32_t>(v);
+      }
+    }
+    if (!isShared)
+      continue;
+    shared.push_back(f);
+    limitOf[f] = limit;
+    KernelInfo fi;
+    fi.sourceFile = info.sourceFile;
+    fi.displayFile = info.displayFile;
+    fi.localAnnotations = info.localAnnotations;
+    collectParams(f, fi);
+    sharedInfo[f] = std::move(fi);
+  }
+  // A shared function calls no other shared function (it is one flat datapath).
+  for (llvm::Function *f : shared)
+    for (llvm::Instruction &inst : llvm::instructions(*f))
+      if (auto *cb = llvm::dyn_cast<llvm::CallBase>(&inst))
+        if (llvm::Function *g = cb->getCalledFunction();
+            g && std::find(shared.begin(), shared.end(), g) != shared.end())
+          return checker.err("unsupported-construct",
+                             fmt::format("the shared function '{}' calls the shared function "
+                                         "'{}' (a shared function may only call functions that "
+                                         "are inlined into it)",
+                                         cName(*f), cName(*g)),
+                             bestLoc(inst, info));
+  // Inline everything else into the top (and into the shared functions); unroll only on
+  // request.
   for (llvm::Function *f : reach) {
     f->removeFnAttr(llvm::Attribute::NoInline);
     f->removeFnAttr(llvm::Attribute::OptimizeNone);
-    if (f != top)
+    bool isShared = std::find(shared.begin(), shared.end(), f) != shared.end();
+    if (isShared)
+      f->addFnAttr(llvm::Attribute::NoInline);
+    else if (f != top)
       f->addFnAttr(llvm::Attribute::AlwaysInline);
     prepareLoops(*f);
   }
   TRY(runPipeline(*m));
+
+  // The shared functions the optimised top still calls, in module order.
+  std::vector<Cdfg> callees;
+  for (llvm::Function *f : shared) {
+    bool called = false;
+    for (llvm::User *u : f->users())
+      if (auto *cb = llvm::dyn_cast<llvm::CallBase>(u))
+        called |= cb->getFunction() == top && cb->getCalledFunction() == f;
+    if (!called || f->isDeclaration())
+      continue;
+    KernelInfo &fi = sharedInfo.at(f);
+    Expected<Cdfg> body = convertFunction(*f, fi);
+    if (!body.ok()) {
+      Diagnostic d = std::move(body).takeError();
+      if (d.sourceLine.empty() && d.loc.file == shownFile && d.loc.line)
+        d.withSourceLine(sourceLineAt(sourceText, d.loc.line));
+      return d;
+    }
+    Cdfg &cf = *body;
+    cf.name = cName(*f);
+    cf.unitLimit = limitOf[f];
+    std::string why;
+    if (!cf.memories.empty() || !cf.streams.empty())
+      why = "it takes or uses an array, a pointer or a stream (only scalar parameters and local "
+            "scalars are allowed)";
+    else if (!cf.ret)
+      why = "it returns no value";
+    else if (!cf.loops.empty())
+      why = "it has a loop that was not fully unrolled";
+    else if (cf.blocks.size() != 1)
+      why = fmt::format("its body has {} blocks after if-conversion (it must be straight-line "
+                        "code: use selects instead of branches)",
+                        cf.blocks.size());
+    if (!why.empty())
+      return checker.err("unsupported-construct",
+                         fmt::format("'{}' cannot be a shared function: {}", cf.name, why),
+                         cf.loc.known() ? cf.loc : locOfFunction(*f, info));
+    info.shared[f->getName().str()] = static_cast<uint32_t>(callees.size());
+    callees.push_back(std::move(cf));
+  }
+  info.callees = &callees;
 
   if (!opts.dumpIrTo.empty()) {
     std::string text;
@@ -808,6 +904,9 @@ Expected<Cdfg> compileImpl(const std::string &file, const std::string &shownFile
     return d;
   }
   g->sourceFile = fs::absolute(file).lexically_normal().string();
+  g->callees = std::move(callees);
+  for (Cdfg &cf : g->callees)
+    cf.sourceFile = g->sourceFile;
   return g;
 }
 

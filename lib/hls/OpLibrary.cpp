@@ -147,6 +147,7 @@ OpCost OpLibrary::cost(OpKind kind, uint32_t width, double clockNs) const {
   case OpKind::Phi:
   case OpKind::Br:
   case OpKind::Ret:
+  case OpKind::Call: // a shared function: its cost comes from its schedule (Schedule.h)
     break;
   case OpKind::CondBr:
     c.delayNs = 0.3; // next-state logic behind the condition

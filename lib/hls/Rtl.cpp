@@ -48,6 +48,8 @@
 #include "hw/Verify.h"
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -243,9 +245,17 @@ private:
     uint32_t width = 0, latency = 0;
     std::vector<NodeId> nodes;
     ValueId out = kNoValue;
+    uint32_t callee = kNone; ///< Call units: Cdfg::callees index
   };
   std::vector<Unit> units_;
   uint32_t unshareableUnits_ = 0;
+
+  // Shared functions: one hw module each, instantiated once per unit.
+  Status buildCalleeModules();
+  Expected<ValueId> buildCallUnit(uint32_t unit);
+  std::vector<const hw::Module *> calleeModule_;          ///< by Cdfg::callees index
+  std::vector<uint32_t> unitInstances_;                   ///< instances whose `en` is the !stall
+  std::vector<std::pair<uint32_t, uint32_t>> calleeRegs_; ///< by callee: registers, bits
 };
 
 ValueId RtlBuilder::inState(uint32_t st) {
@@ -566,6 +576,50 @@ Status RtlBuilder::planUnits() {
     }
     groups[{static_cast<uint8_t>(nd.kind), s_.nodes[n].latency}].push_back(n);
   }
+  // Shared functions: the calls of one function in different FSM states share its units
+  // (at most sharedUnitLimit() per state, as scheduled; docs/hls.md). In a pipelined
+  // loop, calls in different modulo slots (cycle mod II) are never active together
+  // (iterations issue exactly every II cycles), so they share a unit (at II 1 every call
+  // site needs its own); a pipelined loop is one FSM state whose stages are all empty
+  // when the FSM leaves it, so its calls and those of the FSM's other states share units
+  // too. A unit is pipelined with II 1: calls in flight on it never conflict, only calls
+  // issuing in the same cycle (the binding's steps).
+  std::map<uint32_t, std::vector<NodeId>> callGroups;
+  for (NodeId n = 0; n < g_.nodes.size(); ++n) {
+    const Node &nd = g_.node(n);
+    if (nd.kind == OpKind::Call && nd.block != kNone)
+      callGroups[nd.attr].push_back(n);
+  }
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> slotStep; // (pipe, slot) -> step
+  for (auto &[f, nodes] : callGroups) {
+    std::vector<UnitOp> ops;
+    for (NodeId n : nodes) {
+      UnitOp op;
+      BlockId bb = g_.node(n).block;
+      if (pipelined(bb)) {
+        std::pair<uint32_t, uint32_t> key{pipeOf_[bb], s_.nodes[n].cycle % pipes_[pipeOf_[bb]].ii};
+        auto it = slotStep.find(key);
+        if (it == slotStep.end())
+          it = slotStep.emplace(key, numStates_ + static_cast<uint32_t>(slotStep.size())).first;
+        op.step = it->second;
+      } else {
+        op.step = stateOf_[bb][s_.nodes[n].cycle];
+      }
+      for (NodeId o : g_.node(n).operands)
+        op.sources.push_back(o);
+      ops.push_back(std::move(op));
+    }
+    uint32_t count = 0;
+    std::vector<uint32_t> unitOf = bindUnits(ops, &count);
+    size_t base = units_.size();
+    for (uint32_t u = 0; u < count; ++u)
+      units_.push_back(
+          Unit{OpKind::Call, g_.node(nodes[0]).width, s_.nodes[nodes[0]].latency, {}, kNoValue, f});
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      units_[base + unitOf[i]].nodes.push_back(nodes[i]);
+      unitOf_[nodes[i]] = static_cast<uint32_t>(base + unitOf[i]);
+    }
+  }
   for (auto &[key, nodes] : groups) {
     std::vector<UnitOp> ops;
     for (NodeId n : nodes) {
@@ -615,6 +669,13 @@ Expected<ValueId> RtlBuilder::buildOp(NodeId n) {
     b_->setLoc(nd.loc);
     return delay(b_->resize(streamIn_[nd.attr], nd.width), s_.nodes[n].latency, nm);
   }
+  if (unitOf_[n] != kNone && units_[unitOf_[n]].callee != kNone) {
+    TRY_ASSIGN(ValueId out, buildCallUnit(unitOf_[n]));
+    b_->setLoc(nd.loc);
+    return b_->resize(out, nd.width);
+  }
+  if (nd.kind == OpKind::Call)
+    return err("rtl-internal", "a call without a functional unit", nd.loc);
   if (unitOf_[n] != kNone) {
     Unit &u = units_[unitOf_[n]];
     if (u.out == kNoValue) {
@@ -680,9 +741,190 @@ Expected<ValueId> RtlBuilder::buildOp(NodeId n) {
   return delay(out, s_.nodes[n].latency, nm);
 }
 
+// One instance of the callee's module; its argument multiplexers select by the issuing
+// FSM state, or in a pipelined loop by the valid bit of the calling stage.
+Expected<ValueId> RtlBuilder::buildCallUnit(uint32_t ui) {
+  if (units_[ui].out != kNoValue)
+    return units_[ui].out;
+  const uint32_t f = units_[ui].callee;
+  const hw::Module &cm = *calleeModule_.at(f);
+  const Cdfg &fg = g_.callees[f];
+  const Node &n0 = g_.node(units_[ui].nodes[0]);
+  b_->setLoc(n0.loc);
+  uint32_t inst = b_->instance(cm, cm.name() + "_u" + std::to_string(ui));
+  m_->instances[inst].loc = n0.loc;
+  unitInstances_.push_back(inst);
+  b_->connect(inst, "clk", clk_);
+  // The output first, so that a call whose argument comes from another call of the same
+  // unit finds it built.
+  units_[ui].out = b_->instOutput(inst, "result");
+  // The selects are one-hot (FSM states; in a pipelined loop, stages of different modulo
+  // slots are never valid together), so the multiplexer is an AND-OR: each argument
+  // masked by its select, then a balanced OR tree (log depth, as Schedule.cpp's delay
+  // model assumes; outside the calling cycles the unit computes on zeros).
+  const std::vector<NodeId> nodes = units_[ui].nodes;
+  for (size_t k = 0; k < fg.args.size(); ++k) {
+    const uint32_t w = fg.args[k].width;
+    std::vector<ValueId> terms;
+    for (NodeId m : nodes) {
+      const Node &mn = g_.node(m);
+      TRY_ASSIGN(ValueId v, valueAt(mn.operands[k], mn.block, s_.nodes[m].cycle));
+      b_->setLoc(mn.loc);
+      v = b_->resize(v, w);
+      if (nodes.size() > 1) {
+        ValueId sel = pipelined(mn.block) // the stage holding the calling iteration
+                          ? pipes_[pipeOf_[mn.block]].valid.at(s_.nodes[m].cycle)
+                          : inState(stateOf_[mn.block][s_.nodes[m].cycle]);
+        v = b_->mux(sel, v, b_->constant(w, 0));
+      }
+      terms.push_back(v);
+    }
+    while (terms.size() > 1) {
+      std::vector<ValueId> next;
+      for (size_t i = 0; i + 1 < terms.size(); i += 2)
+        next.push_back(orV(terms[i], terms[i + 1]));
+      if (terms.size() % 2)
+        next.push_back(terms.back());
+      terms = std::move(next);
+    }
+    b_->setLoc(n0.loc);
+    b_->connect(inst, "a" + std::to_string(k), terms.at(0));
+  }
+  return units_[ui].out;
+}
+
+// Each shared function as a module: clk, en (the pipeline advances while en = 1),
+// a0..aN-1, result. The callee's schedule is its pipeline: a value computed in cycle c
+// and read in cycle d > c crosses d - c registers, the result one more; a new call can
+// enter every cycle (II 1) and leaves `latency` cycles later.
+Status RtlBuilder::buildCalleeModules() {
+  std::set<std::string> names;
+  for (const auto &m : design_.modules())
+    names.insert(m->name());
+  for (size_t f = 0; f < g_.callees.size(); ++f) {
+    const Cdfg &fg = g_.callees[f];
+    if (f >= s_.callees.size() || s_.callees[f].nodes.size() != fg.nodes.size() ||
+        fg.blocks.size() != 1 || !fg.ret)
+      return err("rtl-bad-schedule", "shared function '" + fg.name + "' has no schedule", fg.loc);
+    const Schedule &fs = s_.callees[f];
+    std::string base =
+        fg.name.substr(fg.name.rfind(':') == std::string::npos ? 0 : fg.name.rfind(':') + 1);
+    for (char &ch : base)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
+        ch = '_';
+    std::string name = m_->name() + "_" + base;
+    for (int k = 2; names.count(name); ++k)
+      name = m_->name() + "_" + base + std::to_string(k);
+    names.insert(name);
+    hw::Module &um = design_.addModule(name);
+    um.loc = fg.loc;
+    hw::ModuleBuilder ub(um);
+    ub.setLoc(fg.loc);
+    ValueId clk = ub.input("clk", 1), en = ub.input("en", 1);
+    std::vector<ValueId> argIn;
+    for (size_t k = 0; k < fg.args.size(); ++k) {
+      ub.setLoc(fg.args[k].loc);
+      argIn.push_back(ub.input("a" + std::to_string(k), std::max<uint32_t>(fg.args[k].width, 1)));
+    }
+    hw::RegOptions ro;
+    ro.enable = en;
+    const uint32_t length = std::max<uint32_t>(fs.blocks[0].length, 1);
+    std::map<std::pair<NodeId, uint32_t>, ValueId> at;
+    std::vector<ValueId> combV(fg.nodes.size(), kNoValue);
+    auto ready = [&](NodeId n) -> uint32_t {
+      const Node &x = fg.node(n);
+      return x.kind == OpKind::Arg || x.kind == OpKind::Const
+                 ? 0
+                 : fs.nodes[n].cycle + fs.nodes[n].latency;
+    };
+    std::function<Expected<ValueId>(NodeId, uint32_t)> valueIn;
+    std::function<Expected<ValueId>(NodeId)> build = [&](NodeId n) -> Expected<ValueId> {
+      if (combV[n] != kNoValue)
+        return combV[n];
+      const Node &x = fg.node(n);
+      ub.setLoc(x.loc);
+      ValueId out = kNoValue;
+      if (x.kind == OpKind::Const) {
+        out = ub.constant(x.width, x.value);
+      } else if (x.kind == OpKind::Arg) {
+        out = argIn.at(x.attr);
+      } else {
+        std::vector<ValueId> ops;
+        for (NodeId o : x.operands) {
+          TRY_ASSIGN(ValueId v, valueIn(o, fs.nodes[n].cycle));
+          ops.push_back(v);
+        }
+        ub.setLoc(x.loc);
+        hw::OpKind hk;
+        if (hwBinaryKind(x.kind, hk) && ops.size() == 2)
+          out = ub.binary(hk, ops[0], ops[1]);
+        else if (x.kind == OpKind::Select && ops.size() == 3)
+          out = ub.mux(ops[0], ops[1], ops[2]);
+        else if (x.kind == OpKind::ZExt && ops.size() == 1)
+          out = ub.zext(ops[0], x.width);
+        else if (x.kind == OpKind::SExt && ops.size() == 1)
+          out = ub.sext(ops[0], x.width);
+        else if (x.kind == OpKind::Trunc && ops.size() == 1)
+          out = ub.extract(ops[0], 0, x.width);
+        else
+          return err("rtl-unsupported",
+                     "no datapath for " + std::string(opName(x.kind)) + " in shared function '" +
+                         fg.name + "'",
+                     x.loc);
+        for (uint32_t i = 0; i < fs.nodes[n].latency; ++i)
+          out = ub.reg(clk, out, "n" + std::to_string(n) + "_d" + std::to_string(i + 1), ro);
+      }
+      combV[n] = out;
+      return out;
+    };
+    valueIn = [&](NodeId n, uint32_t cycle) -> Expected<ValueId> {
+      uint32_t r = ready(n);
+      if (fg.node(n).kind == OpKind::Const || cycle == r)
+        return build(n);
+      if (cycle < r)
+        return err("rtl-bad-schedule", "value read before it is available", fg.node(n).loc);
+      auto it = at.find({n, cycle});
+      if (it != at.end())
+        return it->second;
+      TRY_ASSIGN(ValueId prev, valueIn(n, cycle - 1));
+      ub.setLoc(fg.node(n).loc);
+      std::string nm = fg.node(n).name.empty() ? "v" : fg.node(n).name;
+      ValueId r2 =
+          ub.reg(clk, prev, nm + "_n" + std::to_string(n) + "_c" + std::to_string(cycle), ro);
+      at[{n, cycle}] = r2;
+      return r2;
+    };
+    const Node &ret = fg.node(fg.blocks[0].nodes.back());
+    if (ret.kind != OpKind::Ret || ret.operands.size() != 1)
+      return err("rtl-bad-cdfg", "shared function '" + fg.name + "' does not return a value",
+                 fg.loc);
+    TRY_ASSIGN(ValueId rv, valueIn(ret.operands[0], length - 1));
+    ub.setLoc(ret.loc);
+    ValueId result = ub.reg(clk, ub.resize(rv, fg.ret->width), "result_r", ro);
+    ub.output("result", fg.ret->width, result);
+    calleeModule_.push_back(&um);
+    std::pair<uint32_t, uint32_t> regs{0, 0};
+    for (const hw::Op &op : um.ops)
+      if (op.kind == hw::OpKind::Reg) {
+        ++regs.first;
+        regs.second += op.width;
+      }
+    calleeRegs_.push_back(regs);
+  }
+  return Status::success();
+}
+
 Expected<ValueId> RtlBuilder::comb(NodeId n) {
   if (comb_[n] != kNoValue)
     return comb_[n];
+  // A shared-function unit's output is a register (latency >= 1): a call whose argument
+  // depends on its own result (a recurrence in a pipelined loop, II = the unit's latency)
+  // reads the output that exists before the argument multiplexers are built.
+  if (combBusy_[n] && unitOf_[n] != kNone && units_[unitOf_[n]].callee != kNone &&
+      units_[unitOf_[n]].out != kNoValue) {
+    b_->setLoc(g_.node(n).loc);
+    return b_->resize(units_[unitOf_[n]].out, g_.node(n).width);
+  }
   if (combBusy_[n])
     return err("rtl-bad-schedule", "combinational cycle through this operation", g_.node(n).loc);
   combBusy_[n] = 1;
@@ -1197,6 +1439,7 @@ Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
     retReg_ = newReg(g_.ret->width, "return_r", false, g_.ret->loc, true);
   TRY(planMemories());
   TRY(planValues());
+  TRY(buildCalleeModules());
   TRY(planUnits());
   TRY(buildPipes());
   TRY(buildControl());
@@ -1205,6 +1448,11 @@ Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
   finishStreams();
   TRY(buildMemoryPorts());
   finishRegisters();
+  // Shared-function units advance with the kernel: frozen while a stream op stalls it.
+  for (uint32_t inst : unitInstances_) {
+    b_->setLoc(m_->instances[inst].loc);
+    b_->connect(inst, "en", stall_ != kNoValue ? notV(stall_) : one());
+  }
   b_->setLoc(g_.loc);
   b_->output("idle", 1, inState(idleState_));
   b_->output("done", 1, inState(doneState_));
@@ -1223,9 +1471,16 @@ Expected<hw::Design> RtlBuilder::run(RtlStats *stats) {
     stats->registerBits = dataRegBits_;
     stats->units = static_cast<uint32_t>(units_.size()) + unshareableUnits_;
     stats->sharedUnits = 0;
-    for (const Unit &u : units_)
+    stats->functionUnits = 0;
+    for (const Unit &u : units_) {
       if (u.nodes.size() > 1)
         ++stats->sharedUnits;
+      if (u.callee != kNone && u.out != kNoValue) { // built (a call whose result is used)
+        ++stats->functionUnits;
+        stats->registers += calleeRegs_[u.callee].first;
+        stats->registerBits += calleeRegs_[u.callee].second;
+      }
+    }
   }
   return std::move(design_);
 }

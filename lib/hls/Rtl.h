@@ -35,6 +35,12 @@
 //                               (FSM, every stage of a pipelined loop, RAM enables), see
 //                               Rtl.cpp; `loop<L>_issue` counts only unstalled issues
 //
+// Shared functions (Cdfg::callees) are modules of their own, `<kernel>_<function>` with
+// ports clk, en, a0..aN-1 (the arguments) and result: a pipeline of the callee's schedule
+// (II 1, result `latency` cycles after the arguments, from a register) that advances while
+// en = 1; the kernel drives en with !stall. The kernel instantiates one per functional
+// unit (`<module>_u<k>`), the arguments multiplexed by the calling FSM state.
+//
 // Every op gets the SourceLoc of the CDFG node (or block / loop for control) it comes from.
 //
 //===----------------------------------------------------------------------===//
@@ -59,6 +65,8 @@ struct RtlStats {
   uint32_t registerBits = 0;
   uint32_t sharedUnits = 0;  ///< functional units serving more than one node
   uint32_t units = 0;        ///< functional units of shareable kinds
+  uint32_t functionUnits = 0; ///< of which instances of shared functions (Cdfg::callees);
+                              ///< their pipeline registers count in registers / registerBits
 };
 
 Expected<hw::Design> buildRtl(const Cdfg &g, const Schedule &s, const RtlOptions &opts,

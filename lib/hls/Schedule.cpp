@@ -90,9 +90,15 @@ struct Ctx {
   bool free(NodeId n) const { return isFree(g.node(n).kind); }
   bool sameBlock(NodeId a, NodeId b) const { return g.node(a).block == g.node(b).block; }
 
+  /// "add", or for a Call "call of fp32AddUnit".
+  std::string opLabel(const Node &x) const {
+    if (x.kind == OpKind::Call && x.attr < g.callees.size())
+      return "call of " + g.callees[x.attr].name;
+    return std::string(opName(x.kind));
+  }
   std::string describe(NodeId n) const {
     const Node &x = g.node(n);
-    std::string s(opName(x.kind));
+    std::string s = opLabel(x);
     if (!x.name.empty())
       s += " '" + x.name + "'";
     return x.loc.known() ? s + " (" + x.loc.str() + ")" : s;
@@ -102,7 +108,7 @@ struct Ctx {
     std::vector<std::pair<std::string, uint32_t>> groups;
     for (NodeId n : ns) {
       const Node &x = g.node(n);
-      std::string key = std::string(opName(x.kind)) + "\t" + (x.loc.known() ? x.loc.str() : "");
+      std::string key = opLabel(x) + "\t" + (x.loc.known() ? x.loc.str() : "");
       auto it = std::find_if(groups.begin(), groups.end(), [&](auto &p) { return p.first == key; });
       if (it == groups.end())
         groups.push_back({key, 1});
@@ -114,7 +120,10 @@ struct Ctx {
       std::string op = key.substr(0, key.find('\t')), loc = key.substr(key.find('\t') + 1);
       if (!out.empty())
         out += ", ";
-      out += count > 1 ? fmt::format("{} {}s", count, op) : op;
+      if (count > 1 && op.rfind("call of ", 0) == 0)
+        out += fmt::format("{} calls of {}", count, op.substr(8));
+      else
+        out += count > 1 ? fmt::format("{} {}s", count, op) : op;
       if (!loc.empty())
         out += " (" + loc + ")";
     }
@@ -218,9 +227,28 @@ struct Resource {
   MemId mem = kNone;
 };
 
-std::vector<Resource> blockResources(const Ctx &c, BlockId b) {
+std::vector<Resource> blockResources(const Ctx &c, BlockId b, bool moduloScheduled) {
   const Cdfg &g = c.g;
   std::vector<Resource> res;
+  // Shared functions: at most sharedUnitLimit() calls issue in one cycle (FSM code); a
+  // pipelined loop only when the user gave a limit.
+  {
+    std::map<uint32_t, std::vector<NodeId>> byCallee;
+    for (NodeId n : g.blocks[b].nodes)
+      if (g.node(n).kind == OpKind::Call && g.node(n).attr < g.callees.size())
+        byCallee[g.node(n).attr].push_back(n);
+    for (auto &[f, calls] : byCallee) {
+      const Cdfg &fg = g.callees[f];
+      if (moduloScheduled && fg.unitLimit == 0)
+        continue;
+      uint32_t units = sharedUnitLimit(fg);
+      res.push_back(
+          {fmt::format("functional units: shared function '{}'{} has {} unit{}{}", fg.name,
+                       fg.loc.known() ? " (" + fg.loc.str() + ")" : "", units, units > 1 ? "s" : "",
+                       fg.unitLimit ? " (TESSERA_SHARED_LIMIT)" : ""),
+           units, calls, kNone});
+    }
+  }
   std::map<MemId, std::vector<NodeId>> byMem;
   for (NodeId n : g.blocks[b].nodes)
     if (c.access[n])
@@ -280,6 +308,40 @@ std::vector<Resource> blockResources(const Ctx &c, BlockId b) {
   return res;
 }
 
+/// Nodes of block b that cannot start in cycle 0 because the combinational path from the
+/// arguments (arriving ScheduleOptions::argArrivalNs into cycle 0) to their end exceeds
+/// the clock: the first such node on each path (as for chaining between nodes).
+std::vector<NodeId> argChainBreaks(const Ctx &c, BlockId b) {
+  std::vector<NodeId> out;
+  if (c.o.argArrivalNs <= 0)
+    return out;
+  const Cdfg &g = c.g;
+  std::vector<double> arr(g.nodes.size(), -1);
+  for (NodeId v : g.blocks[b].nodes) {
+    const Node &x = g.node(v);
+    if (x.kind == OpKind::Arg) {
+      arr[v] = c.o.argArrivalNs;
+      continue;
+    }
+    if (c.free(v))
+      continue;
+    double in = -1;
+    for (NodeId w : x.operands)
+      if (arr[w] >= 0)
+        in = std::max(in, arr[w]);
+    if (in < 0)
+      continue;
+    double end = in + c.inDelay(v);
+    if (end > c.o.clockNs + kEps) {
+      out.push_back(v);
+      continue;
+    }
+    if (c.lat(v) == 0 && x.width > 0)
+      arr[v] = end;
+  }
+  return out;
+}
+
 void fillStarts(const Ctx &c, BlockId b, Schedule &s) {
   const Cdfg &g = c.g;
   for (NodeId v : g.blocks[b].nodes) {
@@ -290,6 +352,8 @@ void fillStarts(const Ctx &c, BlockId b, Schedule &s) {
     if (c.free(v))
       continue;
     for (NodeId u : g.node(v).operands) {
+      if (g.node(u).kind == OpKind::Arg && t.cycle == 0)
+        t.startNs = std::max(t.startNs, c.o.argArrivalNs);
       if (!c.sameBlock(u, v) || c.free(u))
         continue;
       const NodeTiming &tu = s.nodes[u];
@@ -320,7 +384,9 @@ Status scheduleBlock(const Ctx &c, BlockId b, Schedule &s) {
   }
   for (const Edge &e : blockEdges(c, b))
     sys.require(var[e.from], var[e.to], e.latency);
-  std::vector<Resource> res = blockResources(c, b);
+  for (NodeId v : argChainBreaks(c, b))
+    sys.require(start, var[v], 1);
+  std::vector<Resource> res = blockResources(c, b, false);
   sdc::AsapResult asap0 = sdc::solveAsap(sys);
   if (!asap0.feasible)
     return Diagnostic::error(
@@ -529,7 +595,7 @@ Expected<bool> scheduleLoop(const Ctx &c, LoopId l, Schedule &s) {
   for (const std::vector<NodeId> &ss : streamAccesses(g, b))
     if (!ss.empty())
       edges.push_back({ss.back(), ss.front(), 1, 1});
-  std::vector<Resource> res = blockResources(c, b);
+  std::vector<Resource> res = blockResources(c, b, true);
   std::vector<int32_t> resOf(ops.size(), -1);
   for (size_t r = 0; r < res.size(); ++r)
     for (NodeId n : res[r].users)
@@ -653,7 +719,50 @@ Expected<bool> scheduleLoop(const Ctx &c, LoopId l, Schedule &s) {
   return false;
 }
 
+/// The operator a shared function's calls use (Schedule::calleeCost).
+OpCost sharedFunctionCost(const Cdfg &f, const Schedule &fs, const OpLibrary &lib, double clockNs,
+                          double argArrivalNs) {
+  OpCost c;
+  const BlockId b = 0;
+  c.delayNs = argArrivalNs; // at least the operand multiplexer before the first register
+  c.latency = std::max<uint32_t>(fs.blocks[b].length, 1);
+  for (NodeId n : f.blocks[b].nodes) {
+    const Node &x = f.node(n);
+    const NodeTiming &t = fs.nodes[n];
+    if (t.cycle == 0 && t.latency == 0)
+      c.delayNs = std::max(c.delayNs, t.startNs + t.delayNs);
+    OpCost oc = lib.cost(x.kind, operandWidth(f, x), clockNs);
+    c.luts += oc.luts;
+    c.ffs += oc.ffs;
+    c.dsps += oc.dsps;
+    c.areaUm2 += oc.areaUm2;
+  }
+  // The unit's pipeline: every value crossing a cycle boundary is registered once per
+  // cycle it crosses (an upper bound the RTL builder meets), plus the output register.
+  const auto users = f.users();
+  for (NodeId n : f.blocks[b].nodes) {
+    const Node &x = f.node(n);
+    if (x.width == 0)
+      continue;
+    uint32_t ready = x.kind == OpKind::Arg || x.kind == OpKind::Const
+                         ? 0
+                         : fs.nodes[n].cycle + fs.nodes[n].latency;
+    uint32_t last = ready;
+    for (NodeId u : users[n])
+      last = std::max(last, f.node(u).kind == OpKind::Ret ? c.latency - 1 : fs.nodes[u].cycle);
+    if (x.kind != OpKind::Const)
+      c.ffs += double(last - std::min(last, ready)) * x.width;
+  }
+  if (f.ret)
+    c.ffs += f.ret->width;
+  c.areaUm2 += c.ffs * 6 * 0.08;
+  c.shareable = true;
+  return c;
+}
+
 } // namespace
+
+uint32_t sharedUnitLimit(const Cdfg &f) { return f.unitLimit ? f.unitLimit : 1; }
 
 Expected<Schedule> schedule(const Cdfg &g, const ScheduleOptions &opts) {
   if (opts.clockNs <= 0)
@@ -666,8 +775,43 @@ Expected<Schedule> schedule(const Cdfg &g, const ScheduleOptions &opts) {
   for (const Block &blk : g.blocks)
     for (size_t i = 0; i < blk.nodes.size(); ++i)
       c.pos[blk.nodes[i]] = static_cast<uint32_t>(i);
+  // Shared functions first: each one's schedule makes the operator its calls use.
+  std::vector<Schedule> calleeSched;
+  std::vector<OpCost> calleeCost;
+  for (const Cdfg &f : g.callees) {
+    if (!f.callees.empty())
+      return Diagnostic::error("unsupported-construct",
+                               fmt::format("shared function '{}' calls a shared function", f.name),
+                               f.loc);
+    // The arguments come through the units' operand multiplexers (Rtl.cpp: one-hot
+    // AND-OR, a LUT6 selects among 3 inputs, then 6-input OR levels); the calls per unit
+    // are bounded by all calls of f over the sequential-code units.
+    const size_t fIndex = calleeSched.size();
+    size_t calls = std::count_if(g.nodes.begin(), g.nodes.end(), [&](const Node &x) {
+      return x.kind == OpKind::Call && x.attr == fIndex;
+    });
+    size_t perUnit = (calls + sharedUnitLimit(f) - 1) / sharedUnitLimit(f);
+    ScheduleOptions fo = opts;
+    fo.argArrivalNs = 0;
+    if (perUnit > 1) {
+      uint32_t levels = 1;
+      for (size_t groups = (perUnit + 2) / 3; groups > 1; groups = (groups + 5) / 6)
+        ++levels;
+      fo.argArrivalNs =
+          std::min(opts.clockNs, levels * lib.cost(OpKind::Or, 32, opts.clockNs).delayNs);
+    }
+    TRY_ASSIGN(Schedule fs, schedule(f, fo));
+    calleeCost.push_back(sharedFunctionCost(f, fs, lib, opts.clockNs, fo.argArrivalNs));
+    calleeSched.push_back(std::move(fs));
+  }
   for (NodeId n = 0; n < g.nodes.size(); ++n) {
     const Node &x = g.node(n);
+    if (x.kind == OpKind::Call) {
+      if (x.attr >= calleeCost.size())
+        return Diagnostic::error("bad-cdfg", "call of an unknown shared function", x.loc);
+      c.cost[n] = calleeCost[x.attr];
+      continue;
+    }
     c.cost[n] = lib.cost(x.kind, operandWidth(g, x), opts.clockNs);
     if (c.cost[n].latency == 0 || x.kind == OpKind::Load) {
       double d = c.cost[n].delayNs;
@@ -694,6 +838,8 @@ Expected<Schedule> schedule(const Cdfg &g, const ScheduleOptions &opts) {
 
   Schedule s;
   s.clockNs = opts.clockNs;
+  s.callees = std::move(calleeSched);
+  s.calleeCost = std::move(calleeCost);
   s.nodes.resize(g.nodes.size());
   s.blocks.resize(g.blocks.size());
   s.loops.resize(g.loops.size());
@@ -755,6 +901,22 @@ std::string scheduleReport(const Cdfg &g, const Schedule &s) {
     }
     for (const std::string &n : lt.notes)
       os << "  note: " << n << "\n";
+  }
+  for (size_t f = 0; f < g.callees.size() && f < s.calleeCost.size(); ++f) {
+    const Cdfg &fg = g.callees[f];
+    const OpCost &fc = s.calleeCost[f];
+    size_t calls = std::count_if(g.nodes.begin(), g.nodes.end(), [&](const Node &x) {
+      return x.kind == OpKind::Call && x.attr == f;
+    });
+    os << fmt::format("shared function '{}' ({}): {} call{}, a unit pipelined with II 1, latency "
+                      "{} cycle{} (operand multiplexer and logic before its first register "
+                      "{:.2f} ns), about {:.0f} LUT "
+                      "{:.0f} FF {:.0f} DSP; {} unit{} in sequential code{}\n",
+                      fg.name, where(fg.loc), calls, calls == 1 ? "" : "s", fc.latency,
+                      fc.latency == 1 ? "" : "s", fc.delayNs, fc.luts, fc.ffs, fc.dsps,
+                      sharedUnitLimit(fg), sharedUnitLimit(fg) > 1 ? "s" : "",
+                      fg.unitLimit ? " and pipelined loops (TESSERA_SHARED_LIMIT)"
+                                   : ", in pipelined loops as many as one modulo slot issues");
   }
   for (BlockId b = 0; b < g.blocks.size() && b < s.blocks.size(); ++b) {
     const Block &blk = g.blocks[b];

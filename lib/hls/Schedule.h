@@ -6,9 +6,10 @@
 //   * Blocks outside pipelined loops are scheduled by SDC (Cong & Zhang, DAC 2006): one
 //     integer variable per node, data dependences, chaining (a path whose combinational
 //     delay exceeds the clock needs a cycle boundary), multi-cycle latencies, memory-port
-//     limits (at most `ports` accesses of one bank per cycle) and functional-unit limits as
-//     difference constraints; feasibility by Bellman-Ford, the objective (ASAP with a
-//     register-pressure term) by min-cost flow on the dual. No external LP solver.
+//     limits (at most `ports` accesses of one bank per cycle) and functional-unit limits
+//     (multipliers / dividers when asked; shared functions: sharedUnitLimit() calls per
+//     cycle) as difference constraints; feasibility by Bellman-Ford, the objective (ASAP
+//     with a register-pressure term) by min-cost flow on the dual. No external LP solver.
 //   * Innermost loops with a requested II (Loop::requestedII > 0) whose body is one block
 //     (header == latch after if-conversion) are modulo scheduled (Rau's iterative modulo
 //     scheduling, backtracking with a budget) starting at MII = max(ResMII, RecMII, the
@@ -71,6 +72,10 @@ struct ScheduleOptions {
   /// An II request below what the loop's recurrences / resources allow: false (default)
   /// raises the II with a note in LoopTiming::notes; true fails with `impossible-ii`.
   bool strictII = false;
+  /// When the scalar arguments (Arg nodes) arrive this many ns into cycle 0 instead of
+  /// from a register: used for shared functions, whose arguments come through the
+  /// caller's operand multiplexers (chaining from them is then checked like any other).
+  double argArrivalNs = 0;
 };
 
 struct NodeTiming {
@@ -111,7 +116,20 @@ struct Schedule {
   double clockNs = 0;
   /// Longest chained combinational path in any cycle (ns): the clock estimate.
   double criticalPathNs = 0;
+  /// Shared functions (Cdfg::callees), by index: each scheduled once as a straight-line
+  /// datapath pipelined with II 1 (a new call every cycle); `calleeCost` is the operator
+  /// its Call nodes use: latency = the callee's block length (operands in the call's
+  /// cycle, the result from the unit's output register that many cycles later), delay =
+  /// the callee's combinational path in its first cycle, area = its operators'.
+  std::vector<Schedule> callees;
+  std::vector<OpCost> calleeCost;
 };
+
+/// Units of shared function `f` allowed in sequential (FSM) code: its
+/// TESSERA_SHARED_LIMIT, else 1. A pipelined loop is not limited unless a limit is given
+/// (then ResMII counts the calls per unit); the RTL binds its calls by modulo slot, so it
+/// gets as many units as calls issue in one slot (one per call site at II 1).
+uint32_t sharedUnitLimit(const Cdfg &f);
 
 /// Schedules `g`. Errors (`impossible-ii`, `impossible-clock`) name the C line: a request
 /// for an II below RecMII names the recurrence; a clock shorter than a non-pipelinable

@@ -84,3 +84,16 @@ hls_kernel_test(stream_fir stream_fir "stream_fir.cpp:17:3\\): pipelined, II 1 "
 tessera_cli_test(hls-stream-both-bad EXIT 1
   MATCH "stream-both-bad.cpp:2:[0-9]+: error\\[unsupported-construct\\]: stream 's' is both read and written"
   ARGS hls ${HLS_DATA}/stream-both-bad.cpp --top top -o ${HLS_OUT}/bad)
+
+# Shared functional units (TESSERA_SHARED, hls::fp32's + - *): one module per shared
+# function, units frozen by stream stalls, in Icarus and Verilator; an impure shared
+# function is an error at its line.
+tessera_cli_test(hls-shared_fp EXIT 0 TIMEOUT 300
+  MATCH "shared_fp.cpp:16:3\\): pipelined, II 1 .*cosim: 8 vectors, 0 mismatches against the native C and the CDFG.*sim-check: Icarus Verilog .*every cycle equal to Tessera's simulator"
+  ARGS hls ${HLS_DATA}/shared_fp.cpp --top shared_fp -o ${HLS_OUT}/shared_fp --cosim --sim-check icarus)
+tessera_cli_test(hls-verilator-shared_fp EXIT 0 TIMEOUT 300
+  MATCH "sim-check: Verilator.*every cycle equal to Tessera's simulator"
+  ARGS hls ${HLS_DATA}/shared_fp.cpp --top shared_fp -o ${HLS_OUT}/verilator-shared_fp --sim-check verilator)
+tessera_cli_test(hls-shared-bad EXIT 1
+  MATCH "shared-bad.cpp:2: error\\[unsupported-construct\\]: 'get' cannot be a shared function"
+  ARGS hls ${HLS_DATA}/shared-bad.cpp --top top -o ${HLS_OUT}/bad)
