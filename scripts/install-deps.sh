@@ -9,14 +9,14 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   # libraries
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev
   # HLS front end (tessera hls): clang-14 and the LLVM 14 libraries
   clang-14 llvm-14-dev
   # external hardware tools the toolchain drives and tests against
   verilator iverilog yosys nextpnr-ice40 fpga-icestorm
   # Python reference stack (Debian's /usr/bin/python3)
-  python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  python3 python3-dev python3-numpy python3-onnx python3-torch python3-torchvision
 )
 
 missing=()

@@ -27,6 +27,12 @@
 // counts match the PyTorch module's. A Transpose of a 2-D weight feeding MatMul / Gemm
 // becomes the product's transB flag rather than a transpose op on a parameter.
 //
+// importOnnxModel runs the same import and then reads the values of every Parameter and
+// Constant tensor the graph ended up with, from the value each tensor was materialized
+// from (an initializer's payload, inline or in an external data file, a Constant node,
+// a folded constant, or a scalar the importer added), so that the values follow every
+// reshaping the importer did to the tensor.
+//
 //===----------------------------------------------------------------------===//
 
 #include "workload/Onnx.h"
@@ -59,6 +65,11 @@ using onnx::TensorProto;
 /// Largest constant whose values the importer decodes or computes; bigger constants
 /// (attention masks, lookup tables) keep only their shape.
 constexpr int64_t kMaxFoldElements = int64_t(1) << 16;
+/// The same limit when the values are kept (importOnnxModel): folded constants the graph
+/// reads need values. The total over all folds is bounded too, so that a crafted file
+/// cannot make the importer hold gigabytes of folded doubles.
+constexpr int64_t kMaxValueFoldElements = int64_t(1) << 24;
+constexpr int64_t kMaxValueFoldTotal = int64_t(1) << 25;
 /// Largest dimension and element count accepted; beyond them a file is corrupt.
 constexpr int64_t kMaxDim = int64_t(1) << 40;
 constexpr int64_t kMaxElements = int64_t(1) << 52;
@@ -159,6 +170,34 @@ double bf16ToDouble(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
+}
+
+/// `d` rounded to nearest-even in a binary format with `mant` fraction bits, normal
+/// exponents from `minExp` and largest finite value `maxFinite` (overflow gives infinity).
+double roundToFormat(double d, int mant, int minExp, double maxFinite) {
+  if (!std::isfinite(d) || d == 0)
+    return d;
+  int e = std::max(std::ilogb(d), minExp);
+  double q = std::ldexp(1.0, e - mant);
+  double r = std::nearbyint(d / q) * q;
+  if (std::fabs(r) > maxFinite)
+    return std::copysign(INFINITY, d);
+  return r;
+}
+
+/// A value computed in double precision, rounded to the floating-point element type it
+/// is held in (as ONNX Runtime computes it in that type).
+double roundToType(double d, int32_t type) {
+  switch (type) {
+  case TensorProto::FLOAT:
+    return double(float(d));
+  case TensorProto::FLOAT16:
+    return roundToFormat(d, 10, -14, 65504.0);
+  case TensorProto::BFLOAT16:
+    return roundToFormat(d, 7, -126, 3.3895313892515355e38);
+  default:
+    return d;
+  }
 }
 
 /// Element count of `s`, or -1 when a dim is negative or too large or the count is.
@@ -358,6 +397,7 @@ struct Value {
   bool constant = false;              ///< known at import time: no op computes it
   bool fromInitializer = false;       ///< an initializer, or an Identity copy of one
   const TensorProto *proto = nullptr; ///< payload of an initializer / Constant node
+  const TensorProto *ext = nullptr;   ///< an initializer whose data is in an external file
   std::optional<ConstData> data;      ///< decoded or folded values (small constants)
   /// Pending Transpose(perm [1, 0]) of this 2-D weight: index of the weight's value.
   uint32_t transposeOf = kNoValue;
@@ -393,8 +433,19 @@ public:
   Importer(std::string path, std::string bytes, const OnnxOptions &opts)
       : path_(std::move(path)), opts_(opts), bytes_(std::move(bytes)) {}
   Expected<Graph> run();
+  /// Keep values: fold larger constants and remember where every constant tensor's
+  /// values come from. Call before run().
+  void keepValues() {
+    keepValues_ = true;
+    maxFold_ = kMaxValueFoldElements;
+    foldBudget_ = kMaxValueFoldTotal;
+  }
+  /// The values of every Parameter / Constant tensor of `g` (the graph run() returned).
+  Expected<Initializers> values(const Graph &g);
 
 private:
+  /// The raw bytes of an initializer stored in an external data file.
+  Expected<std::string> externalData(const TensorProto &t, int64_t n);
   static const OpRule *findRule(std::string_view type);
 
   // Whole-model steps, in order.
@@ -447,7 +498,7 @@ private:
   Expected<TensorId> use(int i, Slot slot = Slot::Weight, const Shape *as = nullptr);
   Expected<TensorId> output(int i, Shape s, int32_t elemType);
   TensorId temp(const std::string &suffix, Shape s, int32_t elemType);
-  TensorId scalarConstant(const std::string &suffix, int32_t elemType);
+  TensorId scalarConstant(const std::string &suffix, int32_t elemType, double value);
   OpId emit(OpKind k, std::vector<TensorId> ins, std::vector<TensorId> outs, OpAttrs attrs = {},
             const std::string &suffix = "");
 
@@ -474,6 +525,9 @@ private:
 
   // Fold functions: evaluate the node's single output.
   Value folded(Shape s, int32_t elemType) const;
+  /// True when a constant of shape `s` is small enough to compute (and the total fold
+  /// budget allows it, which it then uses up).
+  bool foldable(const Shape &s);
   Expected<Value> foldConstant();
   Expected<Value> foldShape();
   Expected<Value> foldSize();
@@ -531,6 +585,12 @@ private:
   std::unordered_set<std::string> used_;
   /// Block key -> layer index, in order of first appearance.
   std::map<std::string, int32_t> blocks_;
+  /// importOnnxModel: fold limit, and for each constant tensor the value it holds.
+  bool keepValues_ = false;
+  int64_t maxFold_ = kMaxFoldElements;
+  int64_t foldBudget_ = INT64_MAX;
+  std::map<uint32_t, uint32_t> tensorValue_;
+  std::map<uint32_t, double> scalarValues_;
 
   // The node being imported.
   const NodeProto *node_ = nullptr;
@@ -941,6 +1001,9 @@ Status Importer::importNode(int index) {
     if (n.output_size() < 1)
       return nodeError("onnx-invalid", "the node has no output");
     TRY_ASSIGN(Value v, (this->*rule->fold)());
+    if (v.data && v.data->isFloat && !v.proto)
+      for (double &d : v.data->floats)
+        d = roundToType(d, v.elemType);
     return bindOutput(0, std::move(v));
   }
   if (!rule->convert)
@@ -986,6 +1049,8 @@ Expected<Value> Importer::constantFromProto(const TensorProto &t, const std::str
                                            " values but its dims " + shapeStr(v.shape) + " need " +
                                            std::to_string(n));
     v.proto = &t;
+  } else if (t.data_location() == TensorProto::EXTERNAL) {
+    v.ext = &t;
   }
   return v;
 }
@@ -1024,8 +1089,10 @@ Status Importer::requireInputs(int n) {
 }
 
 const ConstData *Importer::dataOf(Value &v) {
-  if (!v.data && v.proto && v.elements() <= kMaxFoldElements)
+  if (!v.data && v.proto && v.elements() <= maxFold_ && v.elements() <= foldBudget_) {
+    foldBudget_ -= v.elements();
     v.data = decodeTensor(*v.proto, v.elements());
+  }
   return v.data ? &*v.data : nullptr;
 }
 
@@ -1096,6 +1163,8 @@ Expected<TensorId> Importer::materialize(uint32_t vi, Slot slot, const Shape *as
     t.dtype = *toDType(v.elemType);
     t.role = trainable ? TensorRole::Parameter : TensorRole::Constant;
     v.tensor = graph_.addTensor(std::move(t));
+    if (keepValues_)
+      tensorValue_[v.tensor.v] = vi;
   } else if (trainable && graph_.tensor(v.tensor).role == TensorRole::Constant) {
     graph_.tensor(v.tensor).role = TensorRole::Parameter;
   }
@@ -1145,12 +1214,15 @@ TensorId Importer::temp(const std::string &suffix, Shape s, int32_t elemType) {
   return graph_.addTensor(std::move(t));
 }
 
-TensorId Importer::scalarConstant(const std::string &suffix, int32_t elemType) {
+TensorId Importer::scalarConstant(const std::string &suffix, int32_t elemType, double value) {
   Tensor t;
   t.name = nodeName_ + suffix;
   t.dtype = *toDType(elemType);
   t.role = TensorRole::Constant;
-  return graph_.addTensor(std::move(t));
+  TensorId id = graph_.addTensor(std::move(t));
+  if (keepValues_)
+    scalarValues_[id.v] = roundToType(value, elemType);
+  return id;
 }
 
 OpId Importer::emit(OpKind k, std::vector<TensorId> ins, std::vector<TensorId> outs, OpAttrs attrs,
@@ -1589,10 +1661,12 @@ Value Importer::folded(Shape s, int32_t elemType) const {
   return v;
 }
 
-/// True when a constant of shape `s` is small enough to compute.
-bool foldable(const Shape &s) {
+bool Importer::foldable(const Shape &s) {
   int64_t n = checkedElements(s);
-  return n >= 0 && n <= kMaxFoldElements;
+  if (n < 0 || n > maxFold_ || n > foldBudget_)
+    return false;
+  foldBudget_ -= n;
+  return true;
 }
 
 Expected<Value> Importer::foldConstant() {
@@ -1975,7 +2049,7 @@ Expected<Value> Importer::foldRange() {
     return nodeError("onnx-shape", "the range is too long");
   int32_t type = values_[in_[0]].elemType;
   Value v = folded({int64_t(count)}, type);
-  if (count <= double(kMaxFoldElements)) {
+  if (foldable({int64_t(count)})) {
     ConstData out{isFloatType(type), {}, {}};
     for (int64_t i = 0; i < int64_t(count); ++i) {
       if (out.isFloat)
@@ -2125,13 +2199,13 @@ Status Importer::convertGemm() {
   emit(OpKind::MatMul, {a, b}, {cur}, attrs);
   if (scaled) {
     TensorId scaledOut = bias ? temp("/scaled", s, elemType) : out;
-    emit(OpKind::Mul, {cur, scalarConstant("/alpha", elemType)}, {scaledOut}, {}, "/alpha");
+    emit(OpKind::Mul, {cur, scalarConstant("/alpha", elemType, alpha)}, {scaledOut}, {}, "/alpha");
     cur = scaledOut;
   }
   if (bias) {
     if (beta != 1.0) {
       TensorId cb = temp("/beta_bias", graph_.tensor(c).shape, elemType);
-      emit(OpKind::Mul, {c, scalarConstant("/beta", elemType)}, {cb}, {}, "/beta");
+      emit(OpKind::Mul, {c, scalarConstant("/beta", elemType, beta)}, {cb}, {}, "/beta");
       c = cb;
     }
     emit(OpKind::Add, {cur, c}, {out}, {}, "/bias");
@@ -2593,7 +2667,145 @@ Status Importer::convertPad() {
   return Status::success();
 }
 
+//===----------------------------------------------------------------------===//
+// Initializer values (importOnnxModel)
+//===----------------------------------------------------------------------===//
+
+/// Element i of a payload (raw bytes when `raw` is non-null, else the typed field) as
+/// float.
+float payloadFloat(const TensorProto &t, const char *raw, int64_t i) {
+  int32_t type = t.data_type();
+  if (raw) {
+    const char *p = raw + i * rawElementSize(type);
+    if (type == TensorProto::FLOAT)
+      return load<float>(p);
+    return isFloatType(type) ? float(rawReal(type, p)) : float(rawInteger(type, p));
+  }
+  if (type == TensorProto::FLOAT)
+    return t.float_data(int(i));
+  return isFloatType(type) ? float(typedReal(t, int(i))) : float(typedInteger(t, int(i)));
+}
+
+/// The values of `t` (n elements) from `raw` bytes, or from its own payload when `raw` is
+/// null.
+std::vector<float> payloadFloats(const TensorProto &t, int64_t n, const std::string *raw) {
+  std::vector<float> out(static_cast<size_t>(n));
+  const char *bytes = raw ? raw->data() : (t.raw_data().empty() ? nullptr : t.raw_data().data());
+  if (bytes && t.data_type() == TensorProto::FLOAT) {
+    std::memcpy(out.data(), bytes, size_t(n) * 4); // ONNX raw data is little-endian
+    return out;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    out[size_t(i)] = payloadFloat(t, bytes, i);
+  return out;
+}
+
+Expected<Initializers> Importer::values(const Graph &g) {
+  node_ = nullptr;
+  Initializers init;
+  for (uint32_t id = 0; id < g.numTensors(); ++id) {
+    const Tensor &t = g.tensor(TensorId{id});
+    if (t.role != TensorRole::Parameter && t.role != TensorRole::Constant)
+      continue;
+    if (auto it = scalarValues_.find(id); it != scalarValues_.end()) {
+      init.values[id] = {float(it->second)};
+      continue;
+    }
+    auto it = tensorValue_.find(id);
+    if (it == tensorValue_.end())
+      return fileError("onnx-value", "constant tensor '" + t.name + "' has no known values");
+    const Value &v = values_[it->second];
+    int64_t n = t.elements();
+    if (v.elements() != n)
+      return fileError("onnx-value", "tensor '" + t.name + "' has " + std::to_string(n) +
+                                         " elements but its value '" + v.name + "' has " +
+                                         std::to_string(v.elements()));
+    if (v.proto) {
+      init.values[id] = payloadFloats(*v.proto, n, nullptr);
+    } else if (v.ext) {
+      TRY_ASSIGN(std::string raw, externalData(*v.ext, n));
+      init.values[id] = payloadFloats(*v.ext, n, &raw);
+    } else if (v.data && int64_t(v.data->size()) == n) {
+      std::vector<float> out(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i)
+        out[size_t(i)] = float(v.data->real(size_t(i)));
+      init.values[id] = std::move(out);
+    } else {
+      return fileError(
+          "onnx-value",
+          "the values of constant '" + t.name + "' " + shapeStr(t.shape) +
+              (v.fromInitializer
+                   ? " are not in the file (an initializer stored without data)"
+                   : " were not computed at import (over " + std::to_string(kMaxValueFoldElements) +
+                         " elements, or past the " + std::to_string(kMaxValueFoldTotal) +
+                         " elements the importer folds in all)"));
+    }
+  }
+  return init;
+}
+
+Expected<std::string> Importer::externalData(const TensorProto &t, int64_t n) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &kv : t.external_data()) {
+    if (kv.key() == "location") {
+      location = kv.value();
+    } else if (kv.key() == "offset" || kv.key() == "length") {
+      const std::string &s = kv.value();
+      if (s.empty() || s.size() > 18 ||
+          !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return fileError("onnx-value", "initializer '" + t.name() + "' has external data " +
+                                           kv.key() + " '" + s + "', not a byte count");
+      (kv.key() == "offset" ? offset : length) = std::stoll(s);
+    }
+  }
+  std::filesystem::path rel(location);
+  bool escapes = rel.is_absolute() ||
+                 std::any_of(rel.begin(), rel.end(), [](const auto &c) { return c == ".."; });
+  if (location.empty() || escapes)
+    return fileError("onnx-value", "initializer '" + t.name() + "' has external data location '" +
+                                       location +
+                                       "': it must be a relative path inside the model's folder");
+  int64_t need = n * rawElementSize(t.data_type());
+  if (length >= 0 && length != need)
+    return fileError("onnx-value", "initializer '" + t.name() + "' has " + std::to_string(length) +
+                                       " bytes of external data, its dims need " +
+                                       std::to_string(need));
+  std::filesystem::path file = std::filesystem::path(path_).parent_path() / rel;
+  std::error_code ec;
+  uintmax_t size = std::filesystem::file_size(file, ec);
+  std::ifstream f(file, std::ios::binary);
+  // The size is checked before allocating: dims in a corrupt file can claim terabytes.
+  if (ec || uintmax_t(offset) > size || uintmax_t(need) > size - uintmax_t(offset) || !f)
+    return fileError("onnx-value", "cannot read " + std::to_string(need) + " bytes at offset " +
+                                       std::to_string(offset) + " of external data file '" +
+                                       file.string() + "' for initializer '" + t.name() + "'");
+  std::string raw(static_cast<size_t>(need), '\0');
+  if (!f.seekg(offset) || !f.read(raw.data(), std::streamsize(need)))
+    return fileError("onnx-value", "cannot read " + std::to_string(need) + " bytes at offset " +
+                                       std::to_string(offset) + " of external data file '" +
+                                       file.string() + "' for initializer '" + t.name() + "'");
+  return raw;
+}
+
 } // namespace
+
+Expected<OnnxModel> importOnnxModel(const std::string &path, const OnnxOptions &opts) {
+  Importer importer(path, opts);
+  importer.keepValues();
+  TRY_ASSIGN(Graph g, importer.run());
+  TRY_ASSIGN(Initializers init, importer.values(g));
+  return OnnxModel{std::move(g), std::move(init)};
+}
+
+Expected<OnnxModel> importOnnxModelBytes(const std::string &bytes, const std::string &name,
+                                         const OnnxOptions &opts) {
+  Importer importer(name, bytes, opts);
+  importer.keepValues();
+  TRY_ASSIGN(Graph g, importer.run());
+  TRY_ASSIGN(Initializers init, importer.values(g));
+  return OnnxModel{std::move(g), std::move(init)};
+}
 
 Expected<Graph> importOnnx(const std::string &path, const OnnxOptions &opts) {
   Importer importer(path, opts);

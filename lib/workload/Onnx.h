@@ -3,7 +3,10 @@
 
 #include "workload/Graph.h"
 
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <vector>
 
 namespace tessera::workload {
 
@@ -49,5 +52,44 @@ Expected<Graph> importOnnx(const std::string &path, const OnnxOptions &opts = {}
 /// stands for the file in diagnostics.
 Expected<Graph> importOnnxBytes(const std::string &bytes, const std::string &name,
                                 const OnnxOptions &opts = {});
+
+/// Values of the initializers an imported graph reads, by graph tensor id (TensorId::v):
+/// every Parameter and every Constant tensor, as FP32, row-major in the tensor's graph
+/// shape (so a conv bias held as [O, 1, 1] has O values, a weight read through a folded
+/// Transpose keeps its file layout [out, in] with the product's transB set). Constants
+/// are initializers, Constant nodes, values folded at import (computed in double precision,
+/// rounded to the constant's element type) and the scalars the importer itself adds
+/// (Gemm alpha / beta). Integer and boolean constants (Gather indices) are included too,
+/// converted to float (exact below 2^24). Element types other than FLOAT are converted:
+/// DOUBLE rounds to nearest, FLOAT16 / BFLOAT16 are exact.
+struct Initializers {
+  std::map<uint32_t, std::vector<float>> values;
+
+  /// The values of tensor `t`, or null when it has none.
+  const std::vector<float> *find(TensorId t) const {
+    auto it = values.find(t.v);
+    return it == values.end() ? nullptr : &it->second;
+  }
+};
+
+/// A graph with the values of its initializers.
+struct OnnxModel {
+  Graph graph;
+  Initializers init;
+};
+
+/// importOnnx plus the initializer values: the same graph, op for op and tensor for
+/// tensor. Constants are folded up to a larger size than importOnnx keeps (2^24
+/// elements each, 2^25 in all) so that a folded constant the graph reads has values.
+/// Additional error `onnx-value`: a Parameter / Constant tensor without values (an
+/// initializer stored without data, or a folded constant beyond those sizes), or external
+/// data that cannot be read. External data (ONNX's `data_location: EXTERNAL`, files next
+/// to the model) is read relative to the model's directory.
+Expected<OnnxModel> importOnnxModel(const std::string &path, const OnnxOptions &opts = {});
+
+/// The same from a serialized ModelProto in memory; `name` stands for the file in
+/// diagnostics and its directory is where external data is looked for.
+Expected<OnnxModel> importOnnxModelBytes(const std::string &bytes, const std::string &name,
+                                         const OnnxOptions &opts = {});
 
 } // namespace tessera::workload

@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
   tessera::tool::addGenerateCommand(app, rc);
   tessera::tool::addCosimCommand(app, rc);
   tessera::tool::addHlsCommand(app, rc);
+  tessera::tool::addCompileCommand(app, rc);
+  tessera::tool::addRunCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
