@@ -10,6 +10,7 @@
 #include "arch/ArchSpec.h"
 #include "compiler/Lowering.h"
 #include "compiler/MemoryPlan.h"
+#include "compiler/Sparse.h"
 #include "workload/Training.h"
 
 #include <algorithm>
@@ -86,14 +87,20 @@ Expected<Graph> graphToLower(const Graph &forward, bool train) {
 
 Expected<Program> compile(const Graph &forward, const Initializers &init,
                           const arch::ArchSpec &spec, const CompileOptions &opts) {
-  if (opts.policy == Policy::Mxfp8Sparse)
-    return Diagnostic::error("unsupported-policy",
-                             "policy '" + std::string(policyName(opts.policy)) +
-                                 "' is not implemented yet (fp32, bf16 and mxfp8 are)");
   TRY_ASSIGN(Graph g, graphToLower(forward, opts.train));
   TRY(g.verify());
   const accel::TileConfig cfg = accel::TileConfig::fromArchSpec(spec);
-  Lowerer L(g, cfg, opts, init);
+  // mxfp8-sparse lowers as mxfp8 except for the pruned weights' GEMMs (Sparse.h).
+  CompileOptions lopts = opts;
+  SparsePlan sparse;
+  if (opts.policy == Policy::Mxfp8Sparse) {
+    lopts.policy = Policy::Mxfp8;
+    TRY_ASSIGN(sparse, planSparsity(g, init, cfg, opts));
+  }
+  Lowerer L(g, cfg, lopts, init);
+  if (opts.policy == Policy::Mxfp8Sparse)
+    L.sparse = &sparse;
+  std::vector<DramTensor> sparseTensors;
   const size_t nt = g.numTensors(), nops = g.numOps();
 
   // Every op has a lowering (all problems of this kind at once would be nicer; the first
@@ -177,6 +184,8 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
     for (uint32_t t = 0; t < nt; ++t)
       if (root[t] == t && role[t] == r)
         place(t);
+  if (L.sparse) // selectors, metadata, masks of the pruned weights
+    placeSparseConstants(sparse, opts.train, top, sparseTensors);
   image.assign(top, 0);
   for (uint32_t t = 0; t < nt; ++t) {
     if (root[t] != t || (role[t] != DramRole::Parameter && role[t] != DramRole::Constant))
@@ -200,6 +209,8 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
                                    " initializer values for shape " + workload::shapeStr(tt.shape));
     std::memcpy(image.data() + L.addr[t], vals.data(), vals.size() * 4);
   }
+  if (L.sparse)
+    writeSparseImage(sparse, opts.train, L.addr, image);
   for (DramRole r : {DramRole::Input, DramRole::Output, DramRole::Loss, DramRole::Gradient})
     for (uint32_t t = 0; t < nt; ++t)
       if (root[t] == t && role[t] == r)
@@ -275,6 +286,9 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
       continue;
     L.em.setOp(i);
     TRY(l->lower(L, op, i));
+    if (L.sparse && op.kind == OpKind::AdamWUpdate) // pruned weights stay exactly 0
+      if (const SparseWeight *w = sparse.forParam(op.inputs[0].v))
+        TRY(emitReapplyMask(L, op, *w));
   }
   L.em.finish();
 
@@ -303,6 +317,9 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
       d.aliasOf = g.tensor(TensorId{root[t]}).name;
     p.tensors.push_back(std::move(d));
   }
+  for (DramTensor &d : sparseTensors)
+    p.tensors.push_back(std::move(d));
+  p.sparsity = sparse.records;
   for (size_t k = 0; k < tempBuf.size(); ++k) {
     auto [op, req] = tempBuf[k];
     DramTensor d;

@@ -16,7 +16,9 @@
 // Errors: `unsupported-op` (no lowering; names the op, its kind and its ONNX node),
 // `does-not-fit` (a tile of the op cannot fit SPAD / ACC), `unsupported-format` (the
 // policy's operand format is not among the tile's tensor formats; names the op and the
-// arch spec file), `unsupported-policy`, `missing-value` (an initializer without values).
+// arch spec file), `unsupported-sparsity` (mxfp8-sparse on a tile without sparse MXFP8
+// operands / the 2:4 pattern; names the op and the arch spec file), `missing-value` (an
+// initializer without values).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

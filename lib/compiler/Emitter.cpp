@@ -40,8 +40,9 @@ void Emitter::add(Bundle b) {
   block_.push_back(std::move(b));
 }
 
-void Emitter::endBlock() {
+void Emitter::endBlock(Next next) {
   assert(inBlock_);
+  const bool overlapNext = next != Next::Serial;
   inBlock_ = false;
   auto sync = [&](Opcode op, Queue q) {
     Bundle b;
@@ -53,6 +54,15 @@ void Emitter::endBlock() {
   std::vector<Bundle> ordered;
   for (Queue q : {Queue::Load, Queue::Compute, Queue::Store}) {
     size_t begin = ordered.size();
+    // Overlap: the compute head pops this block's loads (and the previous block's open
+    // stores) and pushes the C->L token that lets the next block's loads start.
+    const bool head = q == Queue::Compute && next == Next::LoadsWithCompute;
+    if (head) {
+      Bundle h = sync(Opcode::CSync, q);
+      h.ins.deps = uint8_t(accel::dep::PopPrev | accel::dep::PushPrev |
+                           (openStores_ ? accel::dep::PopNext : 0));
+      ordered.push_back(h);
+    }
     for (Bundle &b : block_)
       if (b.queue == q)
         ordered.push_back(std::move(b));
@@ -70,8 +80,11 @@ void Emitter::endBlock() {
       last.deps |= accel::dep::PushNext;
       break;
     case Queue::Compute:
-      first.deps |= accel::dep::PopPrev;
+      if (!head)
+        first.deps |= uint8_t(accel::dep::PopPrev | (openStores_ ? accel::dep::PopNext : 0));
       last.deps |= accel::dep::PushNext;
+      if (next == Next::LoadsAfterCompute)
+        last.deps |= accel::dep::PushPrev;
       break;
     case Queue::Store:
       first.deps |= accel::dep::PopPrev;
@@ -81,9 +94,11 @@ void Emitter::endBlock() {
       break;
     }
   }
-  Bundle close = sync(Opcode::CSync, Queue::Compute);
-  close.ins.deps = accel::dep::PopNext | accel::dep::PushPrev;
-  ordered.push_back(close);
+  if (!overlapNext) {
+    Bundle close = sync(Opcode::CSync, Queue::Compute);
+    close.ins.deps = accel::dep::PopNext | accel::dep::PushPrev;
+    ordered.push_back(close);
+  }
   for (Bundle &b : ordered) {
     for (Instruction &p : b.pre) {
       // The front end executes in program order: an li / fli that sets a register to the
@@ -98,7 +113,9 @@ void Emitter::endBlock() {
     code.push_back(b.ins);
     opOf.push_back(b.op);
   }
-  lastCloseSync_ = int64_t(code.size()) - 1;
+  if (!overlapNext)
+    lastCloseSync_ = int64_t(code.size()) - 1;
+  openStores_ = overlapNext;
   pendingToken_ = true;
   block_.clear();
 }
@@ -115,7 +132,7 @@ uint32_t Emitter::frontEnd(const Instruction &ins) {
 }
 
 void Emitter::finish() {
-  assert(!inBlock_);
+  assert(!inBlock_ && !openStores_);
   if (lastCloseSync_ >= 0)
     code[size_t(lastCloseSync_)].deps &= uint8_t(~accel::dep::PushPrev);
   Instruction halt;

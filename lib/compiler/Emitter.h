@@ -18,6 +18,29 @@
 // the end of the block, which also guarantees that a queue never waits for a token pushed
 // by an instruction dispatched after it (no dispatch deadlock with finite queues).
 //
+// Overlap (double buffering, docs/compiler.md "Overlap"): a block ended with
+// `endBlock(Next::LoadsWithCompute)` lets the *loads* of the next block start as soon as its
+// own compute starts, instead of after its stores:
+//
+//   load queue     [pop_next] ld ... ld [push_next]
+//   compute queue  csync pop_prev, [pop_next,] push_prev     (head: frees the next loads)
+//                  gemm / v* ... [push_next]
+//   store queue    [pop_prev] st ... st [push_prev]          (no closing csync: the next
+//                                                            block's compute pops this token)
+//
+// The next block's compute still starts only after these stores (its first compute
+// instruction pops the S->C token), so the only new concurrency is: the loads of block
+// b+1 run while block b computes and stores. The lowering guarantees that those loads
+// write no SPAD / SCALE / ACC bytes that block b's compute or stores read or write, and
+// read no DRAM bytes block b's stores write (e.g. two SPAD buffers alternating by block);
+// the golden model's unsynchronized-access check verifies it. Every FIFO still holds at
+// most one token (tokenDepth 1 suffices) and every pop waits for an instruction
+// dispatched earlier, so finite queues cannot deadlock. The last block of a sequence
+// must be ended Serial (finish() asserts it). `Next::LoadsAfterCompute` is the same with
+// the C->L token pushed by the block's last compute instruction instead of a head, for
+// blocks whose compute writes what the next block's loads also write (e.g. an im2col
+// chunk whose compute zero-fills the buffer of the next chunk's gathers).
+//
 // Registers: r1..r3 hold the addresses of one bundle (DMA addresses that fit the 16-bit
 // offset fields are immediates on r0 instead); f0..f8 are the AdamW hyper-parameters (set
 // outside blocks), f9 a bundle's scalar operand. An li / fli that would set a register
@@ -45,7 +68,14 @@ public:
   void setOp(uint32_t op) { op_ = op; }
 
   void beginBlock();
-  void endBlock();
+  /// How the next block may overlap this one (see above).
+  enum class Next : uint8_t {
+    Serial,            ///< the next block starts after this block's stores
+    LoadsWithCompute,  ///< the next block's loads start when this block's compute starts
+    LoadsAfterCompute, ///< ... when this block's compute has finished (overlap the stores)
+  };
+  /// Ends the block; with an overlapping `next` the next block must exist.
+  void endBlock(Next next = Next::Serial);
   bool inBlock() const { return inBlock_; }
 
   // Loads (DRAM addresses in bytes; ACC addresses and strides in words).
@@ -112,6 +142,7 @@ private:
   uint32_t op_ = UINT32_MAX;
   bool inBlock_ = false;
   bool pendingToken_ = false;  ///< a C->L token from the previous block waits for a load
+  bool openStores_ = false;    ///< an S->C token of the last block's stores waits for compute
   int64_t lastCloseSync_ = -1; ///< index of the last block's closing csync
   std::vector<Bundle> block_;
   /// Register values known at the end of the code emitted so far (li / fli elision).

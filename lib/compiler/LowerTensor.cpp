@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Lowering.h"
+#include "compiler/Sparse.h"
 
 #include <algorithm>
 #include <array>
@@ -79,6 +80,8 @@ void gemmPolicyTemps(const Lowerer &L, const std::string &name, uint64_t m, uint
 }
 
 std::vector<TempRequest> matmulTemps(const Lowerer &L, const Op &op) {
+  if (sparseWeightOf(L, op)) // mxfp8-sparse: a pruned weight (Sparse.cpp)
+    return sparseMatMulTemps(L, op);
   auto s = gemmShape(L, op);
   if (!s.ok())
     return {};
@@ -192,6 +195,8 @@ Status checkGemmFormat(const Lowerer &L, const Op &op) {
 Status emitGemm(Lowerer &L, const Op &op, const GemmOperands &g);
 
 Status lowerMatMul(Lowerer &L, const Op &op, uint32_t idx) {
+  if (const SparseWeight *w = sparseWeightOf(L, op)) // mxfp8-sparse: gemmsp (Sparse.cpp)
+    return lowerSparseMatMul(L, op, idx, *w);
   TRY_ASSIGN(GemmShape s, gemmShape(L, op));
   TRY(checkGemmFormat(L, op));
   const uint64_t batch = s.batch;
@@ -264,76 +269,119 @@ Status emitGemm(Lowerer &L, const Op &op, const GemmOperands &g) {
   if (tk == 0)
     return L.doesNotFit(op, "a K slice of the operand tiles");
 
+  // Overlap (docs/compiler.md "Overlap"): one block per output tile and K slice instead
+  // of one per group, with two SPAD / SCALE buffers for B tiles alternating by block and
+  // two for A tiles alternating by (row of tiles, group, K slice); A is loaded once per
+  // K slice of a group as before. The loads of block b+1 run while block b computes and
+  // stores (Emitter::Next::LoadsWithCompute). tk and the groups stay as chosen above, so
+  // every tile sees the same products in the same order: the bytes are those of the
+  // serialised GEMM. If two buffers of each do not fit, the GEMM stays serialised.
+  const uint64_t aBytes = pa.size() * alignUp(tm * tk * sb, kAlign),
+                 bBytes = pb.size() * alignUp(tn * tk * sb, kAlign);
+  const uint64_t aScaleBytes = mx ? tm * (tk / numerics::kMxBlock) : 0,
+                 bScaleBytes = mx ? tn * (tk / numerics::kMxBlock) : 0;
+  const bool pipe = L.opts.overlap && 2 * (aBytes + bBytes) <= cfg.spadBytes &&
+                    2 * (aScaleBytes + bScaleBytes) <= cfg.scaleBytes;
+  // Pipelined, SPAD holds only two B tiles whatever the group, so a group is as large as
+  // ACC allows: A is loaded once per K slice of a group, fewer groups load it less often.
+  if (pipe)
+    ng = std::min<uint64_t>(nTiles, L.accWords() / (tm * tn));
+  const uint64_t perBlock = pipe ? 1 : ng; // output tiles per block
+  uint64_t block = 0, aPhase = 0;
+
   const uint32_t esC = 4;
   for (uint64_t m0 = 0; m0 < s.m; m0 += tm) {
     const uint32_t mt = uint32_t(std::min(tm, s.m - m0));
     for (uint64_t g0 = 0; g0 < nTiles; g0 += ng) {
       const uint64_t gEnd = std::min(nTiles, g0 + ng);
-      for (uint64_t k0 = 0; k0 < s.k; k0 += tk) {
+      for (uint64_t k0 = 0; k0 < s.k; k0 += tk, ++aPhase) {
         const uint32_t kt = uint32_t(std::min(tk, s.k - k0));
-        L.em.beginBlock();
-        uint64_t spad = 0;
-        uint32_t scale = 0; // SCALE memory (MX block scales of the tiles)
         const uint64_t blk = numerics::kMxBlock, kb = kt / blk;
-        auto scalesOf = [&](const Part &p, uint64_t row0, uint32_t nrows) {
-          uint32_t at = scale;
-          L.em.ldscale(at, p.scales + uint32_t(row0 * (s.k / blk) + k0 / blk), nrows, uint32_t(kb),
-                       uint32_t(s.k / blk), uint32_t(kb));
-          scale += uint32_t(nrows * kb);
-          return at;
-        };
-        // A tiles: ISA A[i][k] = op(A)[m0+i][k0+k].
         std::vector<uint32_t> aAt, aScale;
-        uint32_t lda = s.ta ? mt : kt;
-        for (const Part &p : pa) {
-          uint32_t es = accel::elemFormatInfo(p.fmt).bits / 8;
-          if (!s.ta)
-            L.em.ld(uint32_t(spad), p.addr + uint32_t((m0 * s.k + k0) * es), mt, kt,
-                    uint32_t(s.k * es), uint32_t(kt * sb), p.fmt, tileFmt);
-          else
-            L.em.ld(uint32_t(spad), p.addr + uint32_t((k0 * s.m + m0) * es), kt, mt,
-                    uint32_t(s.m * es), uint32_t(mt * sb), p.fmt, tileFmt);
-          aAt.push_back(uint32_t(spad));
-          aScale.push_back(mx ? scalesOf(p, m0, mt) : 0);
-          spad = alignUp(spad + uint64_t(mt) * kt * sb, kAlign);
-        }
-        // B tiles: ISA B[j][k] = op(B)[k0+k][n0+j].
-        std::vector<std::vector<uint32_t>> bAt(gEnd - g0), bScale(gEnd - g0);
-        for (uint64_t t = g0; t < gEnd; ++t) {
-          uint64_t n0 = t * tn;
-          uint32_t nt = uint32_t(std::min(tn, s.n - n0));
-          for (const Part &p : pb) {
-            uint32_t es = accel::elemFormatInfo(p.fmt).bits / 8;
-            if (s.tb)
-              L.em.ld(uint32_t(spad), p.addr + uint32_t((n0 * s.k + k0) * es), nt, kt,
-                      uint32_t(s.k * es), uint32_t(kt * sb), p.fmt, tileFmt);
-            else
-              L.em.ld(uint32_t(spad), p.addr + uint32_t((k0 * s.n + n0) * es), kt, nt,
-                      uint32_t(s.n * es), uint32_t(nt * sb), p.fmt, tileFmt);
-            bAt[t - g0].push_back(uint32_t(spad));
-            bScale[t - g0].push_back(mx ? scalesOf(p, n0, nt) : 0);
-            spad = alignUp(spad + uint64_t(nt) * kt * sb, kAlign);
+        const uint32_t lda = s.ta ? mt : kt;
+        for (uint64_t t0 = g0; t0 < gEnd; t0 += perBlock, ++block) {
+          const uint64_t t1 = std::min(gEnd, t0 + perBlock);
+          L.em.beginBlock();
+          // SPAD: [A0][A1][B0][B1] when pipelined; SCALE likewise.
+          uint64_t spad = pipe ? 2 * aBytes + block % 2 * bBytes : 0;
+          uint32_t scale = pipe ? uint32_t(2 * aScaleBytes + block % 2 * bScaleBytes) : 0;
+          auto scalesOf = [&](const Part &p, uint64_t row0, uint32_t nrows) {
+            uint32_t at = scale;
+            L.em.ldscale(at, p.scales + uint32_t(row0 * (s.k / blk) + k0 / blk), nrows,
+                         uint32_t(kb), uint32_t(s.k / blk), uint32_t(kb));
+            scale += uint32_t(nrows * kb);
+            return at;
+          };
+          if (t0 == g0) {
+            // A tiles: ISA A[i][k] = op(A)[m0+i][k0+k].
+            uint64_t bSpad = spad;
+            uint32_t bScale0 = scale;
+            if (pipe) {
+              spad = aPhase % 2 * aBytes;
+              scale = uint32_t(aPhase % 2 * aScaleBytes);
+            }
+            for (const Part &p : pa) {
+              uint32_t es = accel::elemFormatInfo(p.fmt).bits / 8;
+              if (!s.ta)
+                L.em.ld(uint32_t(spad), p.addr + uint32_t((m0 * s.k + k0) * es), mt, kt,
+                        uint32_t(s.k * es), uint32_t(kt * sb), p.fmt, tileFmt);
+              else
+                L.em.ld(uint32_t(spad), p.addr + uint32_t((k0 * s.m + m0) * es), kt, mt,
+                        uint32_t(s.m * es), uint32_t(mt * sb), p.fmt, tileFmt);
+              aAt.push_back(uint32_t(spad));
+              aScale.push_back(mx ? scalesOf(p, m0, mt) : 0);
+              spad = alignUp(spad + uint64_t(mt) * kt * sb, kAlign);
+            }
+            if (pipe) {
+              spad = bSpad;
+              scale = bScale0;
+            }
           }
-        }
-        for (uint64_t t = g0; t < gEnd; ++t) {
-          uint64_t n0 = t * tn;
-          uint32_t nt = uint32_t(std::min(tn, s.n - n0));
-          uint32_t c = uint32_t((t - g0) * tm * tn);
-          uint32_t ldb = s.tb ? kt : nt;
-          if (g.accumulate && k0 == 0)
-            L.em.ldacc(c, g.c + uint32_t((m0 * s.n + n0) * esC), mt, nt, uint32_t(s.n * esC),
-                       uint32_t(tn));
-          for (size_t pi = 0; pi < products.size(); ++pi) {
-            auto [ia, ib] = products[pi];
-            L.em.gemm(c, aAt[size_t(ia)], bAt[t - g0][size_t(ib)], mt, nt, kt, lda, ldb,
-                      uint32_t(tn), tileFmt, g.accumulate || k0 > 0 || pi > 0, s.ta, !s.tb,
-                      aScale[size_t(ia)], bScale[t - g0][size_t(ib)]);
+          // B tiles: ISA B[j][k] = op(B)[k0+k][n0+j].
+          std::vector<std::vector<uint32_t>> bAt(t1 - t0), bScale(t1 - t0);
+          for (uint64_t t = t0; t < t1; ++t) {
+            uint64_t n0 = t * tn;
+            uint32_t nt = uint32_t(std::min(tn, s.n - n0));
+            for (const Part &p : pb) {
+              uint32_t es = accel::elemFormatInfo(p.fmt).bits / 8;
+              if (s.tb)
+                L.em.ld(uint32_t(spad), p.addr + uint32_t((n0 * s.k + k0) * es), nt, kt,
+                        uint32_t(s.k * es), uint32_t(kt * sb), p.fmt, tileFmt);
+              else
+                L.em.ld(uint32_t(spad), p.addr + uint32_t((k0 * s.n + n0) * es), kt, nt,
+                        uint32_t(s.n * es), uint32_t(nt * sb), p.fmt, tileFmt);
+              bAt[t - t0].push_back(uint32_t(spad));
+              bScale[t - t0].push_back(mx ? scalesOf(p, n0, nt) : 0);
+              spad = alignUp(spad + uint64_t(nt) * kt * sb, kAlign);
+            }
           }
-          if (k0 + kt >= s.k)
-            L.em.st(c, g.c + uint32_t((m0 * s.n + n0) * esC), mt, nt, uint32_t(s.n * esC),
-                    uint32_t(tn));
+          for (uint64_t t = t0; t < t1; ++t) {
+            uint64_t n0 = t * tn;
+            uint32_t nt = uint32_t(std::min(tn, s.n - n0));
+            uint32_t c = uint32_t((t - g0) * tm * tn);
+            uint32_t ldb = s.tb ? kt : nt;
+            if (g.accumulate && k0 == 0)
+              L.em.ldacc(c, g.c + uint32_t((m0 * s.n + n0) * esC), mt, nt, uint32_t(s.n * esC),
+                         uint32_t(tn));
+            for (size_t pi = 0; pi < products.size(); ++pi) {
+              auto [ia, ib] = products[pi];
+              L.em.gemm(c, aAt[size_t(ia)], bAt[t - t0][size_t(ib)], mt, nt, kt, lda, ldb,
+                        uint32_t(tn), tileFmt, g.accumulate || k0 > 0 || pi > 0, s.ta, !s.tb,
+                        aScale[size_t(ia)], bScale[t - t0][size_t(ib)]);
+            }
+            if (k0 + kt >= s.k)
+              L.em.st(c, g.c + uint32_t((m0 * s.n + n0) * esC), mt, nt, uint32_t(s.n * esC),
+                      uint32_t(tn));
+          }
+          // The next block overlaps unless it is the last, or it loads C into the slot
+          // this block computes and stores (accumulate: a group's first tile after a
+          // group whose only tile used the same slot).
+          const bool lastBlock =
+              t1 >= gEnd && k0 + kt >= s.k && g0 + ng >= nTiles && m0 + tm >= s.m;
+          const bool slotClash = g.accumulate && t1 >= gEnd && k0 + kt >= s.k && t0 == g0;
+          L.em.endBlock(pipe && !lastBlock && !slotClash ? Emitter::Next::LoadsWithCompute
+                                                         : Emitter::Next::Serial);
         }
-        L.em.endBlock();
       }
     }
   }
@@ -415,6 +463,8 @@ std::vector<TempRequest> convTemps(const Lowerer &L, const Op &op) {
 /// Conv2d (groups 1, dilation 1) as a GEMM per image: out[n] [O][OH*OW] =
 /// W [O][C*KH*KW] x col [C*KH*KW][OH*OW], the im2col matrix built by DMA in ACC (zeros
 /// where the window hangs over the padding) and stored to DRAM scratch.
+void emitIm2col(Lowerer &L, const Window &w, uint32_t x, int64_t n, uint32_t col, bool padded);
+
 Status lowerConv(Lowerer &L, const Op &op, uint32_t idx) {
   const auto &xs = L.shape(op.inputs[0]), &ws = L.shape(op.inputs[1]);
   if (xs.size() != 4 || ws.size() != 4 || op.attrs.groups != 1 || op.attrs.dilationH != 1 ||
@@ -429,23 +479,8 @@ Status lowerConv(Lowerer &L, const Op &op, uint32_t idx) {
   const auto &tmp = L.tempAddr[idx];
   const uint32_t col = tmp[0];
   const bool padded = op.attrs.padT || op.attrs.padL || op.attrs.padB || op.attrs.padR;
-  const uint64_t rows = std::min<uint64_t>(ckk, L.accWords() / p);
   for (int64_t n = 0; n < w.n; ++n) {
-    for (uint64_t r0 = 0; r0 < ckk; r0 += rows) {
-      uint64_t nr = std::min(rows, ckk - r0);
-      if (padded) {
-        L.em.beginBlock();
-        L.em.vfill(0, 0.0f, uint32_t(nr * p));
-        L.em.endBlock();
-      }
-      L.em.beginBlock();
-      for (uint64_t r = r0; r < r0 + nr; ++r) {
-        int64_t c = int64_t(r / kk), ki = int64_t(r % kk) / ws[3], kj = int64_t(r % kk) % ws[3];
-        loadWindow(L, w, L.at(op.inputs[0]), n * w.c + c, ki, kj, uint32_t((r - r0) * p));
-      }
-      L.em.stRun(0, col + uint32_t(r0 * p * 4), nr * p);
-      L.em.endBlock();
-    }
+    emitIm2col(L, w, L.at(op.inputs[0]), n, col, padded);
     GemmOperands g;
     g.a = L.at(op.inputs[1]);
     g.b = col;
@@ -460,12 +495,28 @@ Status lowerConv(Lowerer &L, const Op &op, uint32_t idx) {
 
 /// im2col of image `n` of `x` (window geometry of `w`, kernel kh x kw) into `col`
 /// [C*KH*KW][OH*OW] (FP32 DRAM), in ACC-sized row chunks.
+///
+/// Overlap (docs/compiler.md "Overlap"): two ACC buffers alternate by chunk; the block of
+/// chunk j gathers into its buffer (loads), zero-fills the buffer of chunk j+1 (compute,
+/// when padded) and stores its own buffer, and lets the gathers of chunk j+1 start once
+/// that fill is done (Emitter::Next::LoadsAfterCompute): they overlap chunk j's store. A
+/// copy: the chunking changes no value.
 void emitIm2col(Lowerer &L, const Window &w, uint32_t x, int64_t n, uint32_t col, bool padded) {
   const uint64_t kk = uint64_t(w.kh * w.kw), ckk = uint64_t(w.c) * kk, p = uint64_t(w.oh * w.ow);
-  const uint64_t rows = std::min<uint64_t>(ckk, L.accWords() / p);
-  for (uint64_t r0 = 0; r0 < ckk; r0 += rows) {
+  const uint64_t half = L.accWords() / 2 / p;
+  const bool ov = L.opts.overlap && half > 0 && ckk > half;
+  const uint64_t rows = ov ? half : std::min<uint64_t>(ckk, L.accWords() / p);
+  const uint32_t bufWords = uint32_t(rows * p);
+  if (ov && padded) {
+    L.em.beginBlock();
+    L.em.vfill(0, 0.0f, bufWords);
+    L.em.endBlock(Emitter::Next::LoadsAfterCompute);
+  }
+  for (uint64_t r0 = 0, j = 0; r0 < ckk; r0 += rows, ++j) {
     uint64_t nr = std::min(rows, ckk - r0);
-    if (padded) {
+    const bool last = r0 + nr >= ckk;
+    const uint32_t buf = ov ? uint32_t(j % 2) * bufWords : 0;
+    if (padded && !ov) {
       L.em.beginBlock();
       L.em.vfill(0, 0.0f, uint32_t(nr * p));
       L.em.endBlock();
@@ -473,10 +524,13 @@ void emitIm2col(Lowerer &L, const Window &w, uint32_t x, int64_t n, uint32_t col
     L.em.beginBlock();
     for (uint64_t r = r0; r < r0 + nr; ++r) {
       int64_t c = int64_t(r / kk), ki = int64_t(r % kk) / w.kw, kj = int64_t(r % kk) % w.kw;
-      loadWindow(L, w, x, n * w.c + c, ki, kj, uint32_t((r - r0) * p));
+      loadWindow(L, w, x, n * w.c + c, ki, kj, buf + uint32_t((r - r0) * p));
     }
-    L.em.stRun(0, col + uint32_t(r0 * p * 4), nr * p);
-    L.em.endBlock();
+    if (ov && padded && !last)
+      L.em.vfill(uint32_t((j + 1) % 2) * bufWords, 0.0f,
+                 uint32_t(std::min(rows, ckk - r0 - nr) * p));
+    L.em.stRun(buf, col + uint32_t(r0 * p * 4), nr * p);
+    L.em.endBlock(ov && !last ? Emitter::Next::LoadsAfterCompute : Emitter::Next::Serial);
   }
 }
 

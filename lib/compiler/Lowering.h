@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace tessera::compiler {
+struct SparsePlan;
+}
+
 namespace tessera::compiler::lower {
 
 using accel::ElemFormat;
@@ -64,6 +68,8 @@ public:
   std::vector<std::vector<uint32_t>> tempAddr; ///< per op, per TempRequest
   bool adamwSetUp = false;
   std::vector<uint32_t> patchBeta1, patchBeta2;
+  /// Policy mxfp8-sparse: the pruned weights (Sparse.h); null otherwise.
+  const SparsePlan *sparse = nullptr;
 
   uint32_t at(TensorId t) const { return addr[t.v]; }
   int64_t numel(TensorId t) const { return g.tensor(t).elements(); }

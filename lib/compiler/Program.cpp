@@ -92,6 +92,15 @@ std::string programListing(const Program &p) {
     os << "#   " << buf << "  " << dramRoleName(t.role) << " " << t.name << " " << shape
        << (t.aliasOf.empty() ? "" : " (view of " + t.aliasOf + ")") << "\n";
   }
+  if (!p.sparsity.empty()) {
+    os << "# sparsity (N:M pruned weights on gemmsp; the others stay dense)\n";
+    for (const SparseRecord &s : p.sparsity)
+      os << "#   " << s.weight << " in op '" << s.op << "': "
+         << (s.pruned ? s.pattern + " pruned, " + std::to_string(s.kept) + " of " +
+                            std::to_string(s.total) + " kept"
+                      : "dense (" + s.reason + ")")
+         << "\n";
+  }
   uint32_t cur = Program::kNoOp - 1;
   for (size_t i = 0; i < p.code.size(); ++i) {
     uint32_t op = i < p.opOf.size() ? p.opOf[i] : Program::kNoOp;
@@ -169,6 +178,24 @@ Status writeProgram(const Program &p, const std::string &dir) {
   j["op_of"] = std::move(runs);
   j["step_patch_beta1"] = p.stepPatchBeta1;
   j["step_patch_beta2"] = p.stepPatchBeta2;
+  if (!p.sparsity.empty()) {
+    nlohmann::ordered_json sp = nlohmann::ordered_json::array();
+    for (const SparseRecord &s : p.sparsity) {
+      nlohmann::ordered_json e;
+      e["op"] = s.op;
+      e["weight"] = s.weight;
+      e["pruned"] = s.pruned;
+      if (s.pruned) {
+        e["pattern"] = s.pattern;
+        e["kept"] = s.kept;
+        e["total"] = s.total;
+      } else {
+        e["reason"] = s.reason;
+      }
+      sp.push_back(std::move(e));
+    }
+    j["sparsity"] = std::move(sp);
+  }
 
   TRY(writeTextFile(dir + "/program.json", writeJson(j)));
   TRY(writeTextFile(dir + "/program.bin", accel::encodeProgram(p.code)));
@@ -290,6 +317,26 @@ Expected<Program> readProgram(const std::string &dir) {
                  std::to_string(instructions) + " instructions");
   TRY_ASSIGN(p.stepPatchBeta1, r.get<std::vector<uint32_t>>(j, "step_patch_beta1", ""));
   TRY_ASSIGN(p.stepPatchBeta2, r.get<std::vector<uint32_t>>(j, "step_patch_beta2", ""));
+  if (j.contains("sparsity")) {
+    if (!j["sparsity"].is_array())
+      return r.bad("key 'sparsity' is not an array");
+    for (size_t i = 0; i < j["sparsity"].size(); ++i) {
+      const nlohmann::json &e = j["sparsity"][i];
+      std::string where = " in sparsity[" + std::to_string(i) + "]";
+      SparseRecord s;
+      TRY_ASSIGN(s.op, r.get<std::string>(e, "op", where));
+      TRY_ASSIGN(s.weight, r.get<std::string>(e, "weight", where));
+      TRY_ASSIGN(s.pruned, r.get<bool>(e, "pruned", where));
+      if (s.pruned) {
+        TRY_ASSIGN(s.pattern, r.get<std::string>(e, "pattern", where));
+        TRY_ASSIGN(s.kept, r.get<uint64_t>(e, "kept", where));
+        TRY_ASSIGN(s.total, r.get<uint64_t>(e, "total", where));
+      } else {
+        TRY_ASSIGN(s.reason, r.get<std::string>(e, "reason", where));
+      }
+      p.sparsity.push_back(std::move(s));
+    }
+  }
 
   TRY_ASSIGN(std::string bin, readTextFile(dir + "/program.bin"));
   TRY_ASSIGN(p.code, accel::decodeProgram(bin, dir + "/program.bin"));

@@ -32,7 +32,7 @@ enum class Policy : uint8_t {
   Fp32,        ///< 3-way BF16 split, 6 products, FP32 accumulation (precision HIGHEST)
   Bf16,        ///< BF16 operands, FP32 accumulation
   Mxfp8,       ///< MXFP8 (E4M3, E8M0 block scales) operands, quantized on the device
-  Mxfp8Sparse, ///< MXFP8 with 2:4 pruned weights (not lowered yet)
+  Mxfp8Sparse, ///< MXFP8 with 2:4 magnitude-pruned weights on gemmsp (Sparse.h)
 };
 std::string_view policyName(Policy p); ///< "fp32", "bf16", "mxfp8", "mxfp8-sparse"
 bool policyFromName(std::string_view name, Policy &out);
@@ -55,6 +55,10 @@ struct CompileOptions {
   /// Upper bound on the K extent of one GEMM tile (0: as the SPAD allows); tests use it
   /// to force K splits on small shapes.
   uint32_t maxTileK = 0;
+  /// Overlap the load / compute / store queues in tiled GEMMs (double-buffered SPAD, see
+  /// docs/compiler.md "Overlap"); false: every block serialised (the original emitter).
+  /// Results are bit-identical either way; only cycles change.
+  bool overlap = true;
 };
 
 /// What a DRAM tensor is to the user of a program.
@@ -94,6 +98,16 @@ struct OpRecord {
   std::string loc;   ///< ONNX file and node / zoo location ("" when unknown)
 };
 
+/// N:M pruning of one weight under policy mxfp8-sparse (docs/compiler.md, "mxfp8-sparse").
+struct SparseRecord {
+  std::string op;               ///< the forward op using the weight
+  std::string weight;           ///< the parameter
+  bool pruned = false;          ///< false: stays dense MXFP8 (see `reason`)
+  std::string pattern;          ///< "2:4" when pruned
+  uint64_t kept = 0, total = 0; ///< weights kept of the weight's elements
+  std::string reason;           ///< why it stays dense
+};
+
 struct Program {
   std::string model; ///< graph name
   Policy policy = Policy::Fp32;
@@ -115,6 +129,8 @@ struct Program {
   /// Instruction indices of the `fli` setting F[fs+7] = 1/(1-beta1^t) and
   /// F[fs+8] = 1/(1-beta2^t) (training programs; the runtime patches them per step).
   std::vector<uint32_t> stepPatchBeta1, stepPatchBeta2;
+  /// Policy mxfp8-sparse: per weight of a GEMM / conv, pruned or dense and why.
+  std::vector<SparseRecord> sparsity;
 
   const DramTensor *find(const std::string &name) const;
   /// The tensor of role `role` belonging to parameter `param` (Gradient, State).

@@ -9,10 +9,9 @@
 // calls (import, compile, run) release the GIL.
 //
 //===----------------------------------------------------------------------===//
-#include "Report.h"
-
 #include "arch/ArchSpec.h"
 #include "compiler/Compiler.h"
+#include "runtime/Report.h"
 #include "runtime/Runtime.h"
 #include "workload/Onnx.h"
 
@@ -339,7 +338,7 @@ PYBIND11_MODULE(_tessera, m) {
             if (!r.last)
               throw DiagnosticError{Diagnostic::error("no-run", "nothing has run yet: no report")};
             std::lock_guard<std::mutex> lock(*r.mu);
-            check(writeRunReport(r.get(), *r.last, losses, dir));
+            check(runtime::writeRunReport(r.get(), *r.last, losses, dir));
           },
           py::arg("dir"), py::arg("losses") = std::vector<double>{},
           "Writes DIR/report.json and DIR/report.html of the last run (as `tessera run --report`)");

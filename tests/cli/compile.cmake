@@ -111,11 +111,6 @@ tessera_cli_test(compile-unsupported-format-bad EXIT 1
   FIXTURE torch-ref-mlp
   ARGS compile ${TORCH_REF_DIR}/mlp.onnx --arch ${CMAKE_CURRENT_BINARY_DIR}/no-bf16.yaml
        --policy bf16 -o ${COMPILE_OUT}/bad)
-tessera_cli_test(compile-policy-bad EXIT 1
-  MATCH "error\\[unsupported-policy\\]: policy 'mxfp8-sparse' is not implemented yet"
-  FIXTURE torch-ref-mlp
-  ARGS compile ${TORCH_REF_DIR}/mlp.onnx --arch ${TRAIN_ARCH} --policy mxfp8-sparse
-       -o ${COMPILE_OUT}/bad)
 tessera_cli_test(compile-missing-model-bad EXIT 1 MATCH "error\\[onnx-read\\]"
   ARGS compile does-not-exist.onnx --arch ${TRAIN_ARCH} -o ${COMPILE_OUT}/bad)
 tessera_cli_test(run-rtl-bad EXIT 1

@@ -2,6 +2,7 @@
 """Compare arrays of an .npz against a reference .npz.
 
 Usage: compare.py REF.npz OUT.npz --rtol X [--keys PREFIX ...] [--adamw LR EPS]
+                  [--lowp LOWP.npz C]
 
 For every array of REF whose key starts with one of the PREFIXes (every key when --keys
 is not given), takes the array of OUT with the same key and computes, in float64,
@@ -24,7 +25,16 @@ With the option, `param/<name>` passes when, element by element,
 i.e. when it is what a gradient within the same tolerance X gives; the printed
 max_rel_err stays the plain one and the line says "(within the AdamW bound)".
 
-Exits 0 when every key is within X; 1 when a key is missing from OUT, its shape differs
+--lowp LOWP.npz C: the low-precision bound (docs/compiler.md, "Low-precision bounds").
+LOWP holds PyTorch's own reduced-precision run of the same computation
+(torch_reference.py --precision: every GEMM operand rounded to BF16 / MXFP8), and a key
+passes when
+    max_rel_err(OUT, REF) <= C max_rel_err(LOWP, REF) + X,
+i.e. when the error is at most C times what the format itself costs in PyTorch, plus the
+floor X; each line also prints LOWP's error and the ratio. With --adamw, a parameter
+beyond its bound is judged by the AdamW rule with its gradient's tolerance.
+
+Exits 0 when every key is within X (or its --lowp tolerance); 1 when a key is missing from OUT, its shape differs
 (shapes equal once their size-1 dims are dropped count as the same: a conv bias
 [O] held as [O, 1, 1], a scalar loss returned as [1]), a value is NaN / infinite
 where the reference is finite, or an error exceeds X (each failing key is named on
@@ -91,6 +101,8 @@ def main():
     ap.add_argument("--keys", nargs="+", metavar="PREFIX")
     ap.add_argument("--adamw", nargs=2, type=float, metavar=("LR", "EPS"),
                     help="judge param/<name> by the AdamW step-1 bound from grad/<name>")
+    ap.add_argument("--lowp", nargs=2, metavar=("LOWP.npz", "C"),
+                    help="per key tolerance C * max_rel_err(LOWP, REF) + rtol")
     args = ap.parse_args()
 
     ref = load(args.ref)
@@ -99,6 +111,24 @@ def main():
     if not keys:
         sys.stderr.write("compare.py: no key of %s matches %s\n" % (args.ref, args.keys))
         return 2
+
+    lowp, factor = None, None
+    if args.lowp:
+        lowp = load(args.lowp[0])
+        try:
+            factor = float(args.lowp[1])
+        except ValueError:
+            sys.stderr.write("compare.py: --lowp C must be a number, not %r\n" % args.lowp[1])
+            return 2
+
+    def tolerance(key):
+        """The key's tolerance: --rtol, or with --lowp C times LOWP's error plus --rtol."""
+        if lowp is None:
+            return args.rtol, None
+        if key not in lowp or not same_shape(ref[key], lowp[key]):
+            return args.rtol, None
+        e = max_rel_err(ref[key], lowp[key])
+        return factor * e + args.rtol, e
 
     failed = []
     worst_key, worst = None, -1.0
@@ -114,16 +144,23 @@ def main():
             failed.append(k)
             continue
         err = max_rel_err(r, o)
-        ok = err <= args.rtol
+        tol, lowp_err = tolerance(k)
+        lnote = ""
+        if lowp is not None:
+            lnote = "  (no LOWP array: rtol only)" if lowp_err is None else \
+                "  (lowp %.3e, tol %.3e, ratio %.2f)" % (lowp_err, tol,
+                                                         err / max(lowp_err, TINY))
+        ok = err <= tol
         note = ""
         gkey = "grad/" + k[len("param/"):]
         if not ok and args.adamw and k.startswith("param/") and gkey in ref:
-            bound = adamw_bound(r, ref[gkey], args.rtol, args.adamw[0], args.adamw[1])
+            bound = adamw_bound(r, ref[gkey], tolerance(gkey)[0], args.adamw[0], args.adamw[1])
             diff = np.abs(o.astype(np.float64).reshape(r.shape) - r.astype(np.float64))
             ok = bool(np.all(diff <= bound))
             note = "  (within the AdamW bound)" if ok else "  (beyond the AdamW bound)"
-        print("%-*s  max_rel_err = %.3e%s%s" % (width, k, err,
-                                                 "" if ok or note else "  > %g" % args.rtol, note))
+        print("%-*s  max_rel_err = %.3e%s%s%s" % (width, k, err,
+                                                   "" if ok or note else "  > %g" % tol, lnote,
+                                                   note))
         if not ok:
             failed.append(k)
         if err > worst:
@@ -132,6 +169,8 @@ def main():
     summary = {"ok": not failed, "rtol": args.rtol, "keys": len(keys), "worst_key": worst_key,
                "worst_max_rel_err": worst if math.isfinite(worst) else "inf",
                "failed": failed, "adamw": args.adamw}
+    if args.lowp:
+        summary["lowp"] = [args.lowp[0], factor]
     print(json.dumps(summary, sort_keys=True))
     for k in failed:
         sys.stderr.write("compare.py: key '%s' fails (%s vs %s)\n" % (k, args.out, args.ref))

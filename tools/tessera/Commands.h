@@ -27,6 +27,7 @@ void addCosimCommand(CLI::App &app, int &rc);
 void addHlsCommand(CLI::App &app, int &rc);
 void addCompileCommand(CLI::App &app, int &rc);
 void addRunCommand(CLI::App &app, int &rc);
+void addTrainCommand(CLI::App &app, int &rc);
 
 /// Prints a diagnostic to stderr and returns the exit code for a failed command (1).
 int fail(const Diagnostic &d);

@@ -59,6 +59,10 @@ int runCompile(const CompileFlags &f) {
                            prog->model, prog->train ? "training step" : "forward",
                            compiler::policyName(prog->policy), spec->name, prog->code.size(),
                            prog->ops.size(), prog->dramBytes, f.output);
+  for (const compiler::SparseRecord &s : prog->sparsity) // policy mxfp8-sparse
+    std::cout << (s.pruned ? fmt::format("  2:4 pruned: {} ({}): {} of {} weights kept\n", s.weight,
+                                         s.op, s.kept, s.total)
+                           : fmt::format("  dense: {} ({}): {}\n", s.weight, s.op, s.reason));
   return 0;
 }
 

@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   tessera::tool::addHlsCommand(app, rc);
   tessera::tool::addCompileCommand(app, rc);
   tessera::tool::addRunCommand(app, rc);
+  tessera::tool::addTrainCommand(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
