@@ -234,6 +234,19 @@ void Emitter::ldscale(uint32_t scale, uint32_t dram, uint32_t rows, uint32_t col
   add(std::move(b));
 }
 
+void Emitter::ldmeta(uint32_t meta, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
+                     uint32_t lstride) {
+  Bundle b;
+  b.queue = Queue::Load;
+  b.ins.op = Opcode::LdMeta;
+  address(b, dram, meta);
+  b.ins.rows = rows;
+  b.ins.cols = cols;
+  b.ins.gstride = rows > 1 ? gstride : 0;
+  b.ins.lstride = rows > 1 ? lstride : 0;
+  add(std::move(b));
+}
+
 namespace {
 uint32_t elemBytes(ElemFormat f) { return accel::elemFormatInfo(f).bits / 8; }
 } // namespace
@@ -268,9 +281,10 @@ void Emitter::stRun(uint32_t acc, uint32_t dram, uint64_t count, ElemFormat fmt)
 // Compute
 //===----------------------------------------------------------------------===//
 
-void Emitter::gemm(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k,
-                   uint32_t lda, uint32_t ldb, uint32_t ldc, ElemFormat fmt, bool accumulate,
-                   bool ta, bool tb, uint32_t sa, uint32_t sb) {
+Emitter::Bundle Emitter::gemmBundle(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n,
+                                    uint32_t k, uint32_t lda, uint32_t ldb, uint32_t ldc,
+                                    ElemFormat fmt, bool accumulate, bool ta, bool tb, uint32_t sa,
+                                    uint32_t sb) {
   Bundle bu;
   bu.queue = Queue::Compute;
   bu.pre = {li(1, c), li(2, a), li(3, b)};
@@ -294,6 +308,29 @@ void Emitter::gemm(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, u
   i.fmtA = i.fmtB = uint32_t(fmt);
   i.flags = uint8_t((accumulate ? accel::flag::Accumulate : 0) | (ta ? accel::flag::TransA : 0) |
                     (tb ? accel::flag::TransB : 0));
+  return bu;
+}
+
+void Emitter::gemm(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k,
+                   uint32_t lda, uint32_t ldb, uint32_t ldc, ElemFormat fmt, bool accumulate,
+                   bool ta, bool tb, uint32_t sa, uint32_t sb) {
+  add(gemmBundle(c, a, b, m, n, k, lda, ldb, ldc, fmt, accumulate, ta, tb, sa, sb));
+}
+
+void Emitter::gemmsp(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k,
+                     uint32_t lda, uint32_t ldb, uint32_t ldc, ElemFormat fmt, bool accumulate,
+                     uint32_t sa, uint32_t sb, uint32_t meta, accel::NmPattern pattern) {
+  Bundle bu = gemmBundle(c, a, b, m, n, k, lda, ldb, ldc, fmt, accumulate, false, false, sa, sb);
+  bu.ins.op = Opcode::GemmSp;
+  uint32_t code = 0;
+  bool known = accel::nmPatternCode(pattern, code);
+  assert(known && "gemmsp with a pattern the ISA cannot encode");
+  (void)known;
+  bu.ins.pattern = code;
+  if (meta != 0) {
+    bu.pre.push_back(li(6, meta));
+    bu.ins.rmeta = 6;
+  }
   add(std::move(bu));
 }
 

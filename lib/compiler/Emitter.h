@@ -41,7 +41,8 @@
 // blocks whose compute writes what the next block's loads also write (e.g. an im2col
 // chunk whose compute zero-fills the buffer of the next chunk's gathers).
 //
-// Registers: r1..r3 hold the addresses of one bundle (DMA addresses that fit the 16-bit
+// Registers: r1..r3 hold the addresses of one bundle, r4 / r5 an MX GEMM's scale
+// addresses, r6 a gemmsp's metadata address (DMA addresses that fit the 16-bit
 // offset fields are immediates on r0 instead); f0..f8 are the AdamW hyper-parameters (set
 // outside blocks), f9 a bundle's scalar operand. An li / fli that would set a register
 // to the value it already holds (in program order) is not emitted.
@@ -98,11 +99,19 @@ public:
   /// DRAM -> SCALE memory bytes.
   void ldscale(uint32_t scale, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
                uint32_t lstride);
+  /// N:M metadata bytes (DRAM -> META), the same 2-D copy as ldscale.
+  void ldmeta(uint32_t meta, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
+              uint32_t lstride);
   // Compute.
   /// `sa` / `sb`: SCALE addresses of MX operands' block scales (MX formats only).
   void gemm(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k, uint32_t lda,
             uint32_t ldb, uint32_t ldc, accel::ElemFormat fmt, bool accumulate, bool ta, bool tb,
             uint32_t sa = 0, uint32_t sb = 0);
+  /// N:M-sparse A (compressed, K dense positions; never transposed) with its metadata at
+  /// META byte `meta` (docs/isa.md section 5.3).
+  void gemmsp(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k, uint32_t lda,
+              uint32_t ldb, uint32_t ldc, accel::ElemFormat fmt, bool accumulate, uint32_t sa,
+              uint32_t sb, uint32_t meta, accel::NmPattern pattern);
   /// vadd / vsub / vmul / vmax (b broadcast one value per `seg` when seg != 0).
   void vbin(accel::Opcode op, uint32_t d, uint32_t a, uint32_t b, uint32_t n, uint32_t seg = 0);
   /// vadds / vmuls with an FP32 scalar.
@@ -133,6 +142,9 @@ private:
     accel::Queue queue = accel::Queue::Compute;
     uint32_t op = UINT32_MAX;
   };
+  Bundle gemmBundle(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k,
+                    uint32_t lda, uint32_t ldb, uint32_t ldc, accel::ElemFormat fmt,
+                    bool accumulate, bool ta, bool tb, uint32_t sa, uint32_t sb);
   void add(Bundle b);
   void address(Bundle &b, uint32_t dram, uint32_t local);
   static accel::Instruction li(unsigned reg, uint32_t v);

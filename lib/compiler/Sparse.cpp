@@ -294,25 +294,6 @@ Status compressOnDevice(Lowerer &L, const Op &op, const SparseWeight &w, uint32_
   return Status::success();
 }
 
-/// Turns the block's instructions from `begin` on into their sparse forms: the first
-/// `ldscale` (emitted first in the block) into `ldmeta`, every `gemm` into `gemmsp`
-/// (2:4, indices at META address 0 = r0). The Emitter has no gemmsp / ldmeta entry
-/// points (Emitter.h is shared; docs/compiler.md "mxfp8-sparse").
-void makeSparse(Lowerer &L, size_t begin) {
-  bool meta = false;
-  for (size_t i = begin; i < L.em.code.size(); ++i) {
-    accel::Instruction &ins = L.em.code[i];
-    if (ins.op == Opcode::LdScale && !meta) {
-      ins.op = Opcode::LdMeta;
-      meta = true;
-    } else if (ins.op == Opcode::Gemm) {
-      ins.op = Opcode::GemmSp;
-      ins.rmeta = 0;
-      ins.pattern = 0; // 2:4
-    }
-  }
-}
-
 } // namespace
 
 Status lowerSparseMatMul(Lowerer &L, const Op &op, uint32_t idx, const SparseWeight &w) {
@@ -358,10 +339,8 @@ Status lowerSparseMatMul(Lowerer &L, const Op &op, uint32_t idx, const SparseWei
       const uint64_t gEnd = std::min(nTiles, g0 + ng);
       for (uint64_t k0 = 0; k0 < kp; k0 += tk) {
         const uint32_t kt = uint32_t(std::min(tk, kp - k0)), kb = kt / uint32_t(kBlk);
-        const size_t begin = L.em.code.size();
         L.em.beginBlock();
-        // Metadata first (makeSparse turns this ldscale into the ldmeta).
-        L.em.ldscale(0, w.metaAt + uint32_t(m0 * kp / 8 + k0 / 8), mt, kt / 8, uint32_t(kp / 8),
+        L.em.ldmeta(0, w.metaAt + uint32_t(m0 * kp / 8 + k0 / 8), mt, kt / 8, uint32_t(kp / 8),
                      kt / 8);
         L.em.ld(0, wc + uint32_t(m0 * kp / 2 + k0 / 2), mt, kt / 2, uint32_t(kp / 2), kt / 2,
                 ElemFormat::MxE4m3, ElemFormat::MxE4m3);
@@ -385,15 +364,14 @@ Status lowerSparseMatMul(Lowerer &L, const Op &op, uint32_t idx, const SparseWei
           const uint64_t n0 = t * tn;
           const uint32_t nt = uint32_t(std::min(tn, m - n0));
           const uint32_t c = uint32_t((t - g0) * tm * tn);
-          L.em.gemm(c, 0, bAt[t - g0].first, mt, nt, kt, kt / 2, kt, uint32_t(tn),
-                    ElemFormat::MxE4m3, k0 > 0, false, false, 0, bAt[t - g0].second);
+          L.em.gemmsp(c, 0, bAt[t - g0].first, mt, nt, kt, kt / 2, kt, uint32_t(tn),
+                      ElemFormat::MxE4m3, k0 > 0, 0, bAt[t - g0].second, 0, {2, 4});
           if (k0 + kt >= kp) // C^T: one strided store per output row
             for (uint32_t i = 0; i < mt; ++i)
               L.em.st(c + i * uint32_t(tn), y + uint32_t((n0 * nOut + m0 + i) * 4), nt, 1,
                       uint32_t(nOut * 4), 1);
         }
         L.em.endBlock();
-        makeSparse(L, begin);
       }
     }
   }

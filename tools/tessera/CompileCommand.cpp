@@ -26,6 +26,7 @@ struct CompileFlags {
   std::string policy = "fp32";
   std::string output;
   bool train = false;
+  bool noOverlap = false;
   int64_t batch = 0;
   double lr = 1e-3, weightDecay = 0.01;
 };
@@ -36,6 +37,7 @@ int runCompile(const CompileFlags &f) {
     return fail(Diagnostic::error("bad-value", "unknown policy '" + f.policy +
                                                    "' (fp32, bf16, mxfp8, mxfp8-sparse)"));
   opts.train = f.train;
+  opts.overlap = !f.noOverlap;
   opts.archPath = f.arch;
   opts.adamw.lr = f.lr;
   opts.adamw.weightDecay = f.weightDecay;
@@ -81,6 +83,8 @@ void addCompileCommand(CLI::App &app, int &rc) {
                 "'target' when the model has no loss) and AdamW");
   cmd->add_option("--policy", f->policy, "precision policy: fp32 | bf16 | mxfp8 | mxfp8-sparse")
       ->capture_default_str();
+  cmd->add_flag("--no-overlap", f->noOverlap,
+                 "serialise every block (no double buffering across the queues; same results)");
   cmd->add_option("--batch", f->batch, "batch size for dynamic / leading dims");
   cmd->add_option("--lr", f->lr, "AdamW learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", f->weightDecay, "AdamW weight decay")->capture_default_str();
