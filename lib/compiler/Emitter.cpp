@@ -221,12 +221,12 @@ void Emitter::stMx(uint32_t acc, uint32_t dram, uint32_t scales, uint32_t rows, 
   add(std::move(b));
 }
 
-void Emitter::ldscale(uint32_t scale, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
-                      uint32_t lstride) {
+void Emitter::byteCopy(Opcode op, uint32_t local, uint32_t dram, uint32_t rows, uint32_t cols,
+                       uint32_t gstride, uint32_t lstride) {
   Bundle b;
   b.queue = Queue::Load;
-  b.ins.op = Opcode::LdScale;
-  address(b, dram, scale);
+  b.ins.op = op;
+  address(b, dram, local);
   b.ins.rows = rows;
   b.ins.cols = cols;
   b.ins.gstride = rows > 1 ? gstride : 0;
@@ -234,17 +234,14 @@ void Emitter::ldscale(uint32_t scale, uint32_t dram, uint32_t rows, uint32_t col
   add(std::move(b));
 }
 
+void Emitter::ldscale(uint32_t scale, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
+                      uint32_t lstride) {
+  byteCopy(Opcode::LdScale, scale, dram, rows, cols, gstride, lstride);
+}
+
 void Emitter::ldmeta(uint32_t meta, uint32_t dram, uint32_t rows, uint32_t cols, uint32_t gstride,
                      uint32_t lstride) {
-  Bundle b;
-  b.queue = Queue::Load;
-  b.ins.op = Opcode::LdMeta;
-  address(b, dram, meta);
-  b.ins.rows = rows;
-  b.ins.cols = cols;
-  b.ins.gstride = rows > 1 ? gstride : 0;
-  b.ins.lstride = rows > 1 ? lstride : 0;
-  add(std::move(b));
+  byteCopy(Opcode::LdMeta, meta, dram, rows, cols, gstride, lstride);
 }
 
 namespace {

@@ -142,6 +142,9 @@ private:
     accel::Queue queue = accel::Queue::Compute;
     uint32_t op = UINT32_MAX;
   };
+  /// ldscale / ldmeta: a 2-D byte copy DRAM -> SCALE / META.
+  void byteCopy(accel::Opcode op, uint32_t local, uint32_t dram, uint32_t rows, uint32_t cols,
+                uint32_t gstride, uint32_t lstride);
   Bundle gemmBundle(uint32_t c, uint32_t a, uint32_t b, uint32_t m, uint32_t n, uint32_t k,
                     uint32_t lda, uint32_t ldb, uint32_t ldc, accel::ElemFormat fmt,
                     bool accumulate, bool ta, bool tb, uint32_t sa, uint32_t sb);

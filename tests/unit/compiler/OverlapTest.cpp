@@ -16,12 +16,15 @@
 #include "compiler/Compiler.h"
 #include "runtime/Runtime.h"
 
+#include "CompilerTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 using namespace tessera;
 using namespace tessera::compiler;
+using namespace tessera::compiler::testutil;
 using workload::Graph;
 using workload::Op;
 using workload::OpKind;
@@ -29,43 +32,6 @@ using workload::TensorId;
 using workload::TensorRole;
 
 namespace {
-
-const std::string kArchDir = std::string(TESSERA_SOURCE_DIR) + "/examples/arch/";
-
-arch::ArchSpec loadArch(const std::string &name) {
-  auto spec = arch::loadArchSpec(kArchDir + name);
-  EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().render());
-  return *spec;
-}
-
-std::vector<float> randomVec(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
-
-TensorId tensor(Graph &g, const std::string &name, workload::Shape shape, TensorRole role) {
-  workload::Tensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  t.role = role;
-  return g.addTensor(std::move(t));
-}
-
-void op(Graph &g, OpKind kind, const std::string &name, std::vector<TensorId> in,
-        std::vector<TensorId> out, workload::OpAttrs attrs = {}) {
-  Op o;
-  o.kind = kind;
-  o.name = name;
-  o.inputs = std::move(in);
-  o.outputs = std::move(out);
-  o.attrs = attrs;
-  o.loc = SourceLoc{"model.onnx", 0, 0};
-  g.addOp(std::move(o));
-}
 
 Graph gemmGraph(int64_t m, int64_t k, int64_t n, bool ta, bool tb) {
   Graph g("gemm");

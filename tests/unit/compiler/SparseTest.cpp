@@ -15,6 +15,8 @@
 #include "numerics/Numerics.h"
 #include "runtime/Runtime.h"
 
+#include "CompilerTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -24,6 +26,7 @@
 
 using namespace tessera;
 using namespace tessera::compiler;
+using namespace tessera::compiler::testutil;
 using workload::Graph;
 using workload::Op;
 using workload::OpKind;
@@ -31,55 +34,6 @@ using workload::TensorId;
 using workload::TensorRole;
 
 namespace {
-
-const std::string kArchDir = std::string(TESSERA_SOURCE_DIR) + "/examples/arch/";
-
-arch::ArchSpec loadArch(const std::string &name) {
-  auto spec = arch::loadArchSpec(kArchDir + name);
-  EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().render());
-  return *spec;
-}
-
-std::vector<float> randomVec(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-scale, scale);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
-
-TensorId tensor(Graph &g, const std::string &name, workload::Shape shape, TensorRole role) {
-  workload::Tensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  t.role = role;
-  return g.addTensor(std::move(t));
-}
-
-void op(Graph &g, OpKind kind, const std::string &name, std::vector<TensorId> in,
-        std::vector<TensorId> out, workload::OpAttrs attrs = {}) {
-  Op o;
-  o.kind = kind;
-  o.name = name;
-  o.inputs = std::move(in);
-  o.outputs = std::move(out);
-  o.attrs = attrs;
-  o.loc = SourceLoc{"model.onnx", 0, 0};
-  g.addOp(std::move(o));
-}
-
-runtime::Runtime load(Program p) {
-  auto rt = runtime::Runtime::create(std::move(p));
-  EXPECT_TRUE(rt.ok()) << (rt.ok() ? "" : rt.error().render());
-  return std::move(rt).value();
-}
-
-std::vector<float> readOk(const runtime::Runtime &rt, const std::string &name) {
-  auto v = rt.read(name);
-  EXPECT_TRUE(v.ok()) << (v.ok() ? "" : v.error().render());
-  return v.ok() ? *v : std::vector<float>{};
-}
 
 std::vector<float> imageFloats(const Program &p, const std::string &name) {
   const DramTensor *t = p.find(name);
