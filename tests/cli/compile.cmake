@@ -81,11 +81,10 @@ tessera_compile_case(encoder forward fp32 ${TRAIN_ARCH} 1e-5)
 tessera_compile_case(encoder forward bf16 ${TRAIN_ARCH} 2e-2)
 tessera_compile_case(encoder train fp32 ${TRAIN_ARCH} 1e-5)
 # ResNet-18 at 64x64 (tests/python/torch_reference.py's default size): bf16 about 3 s on
-# the golden model; fp32 (six products per GEMM) about 15 s, in the slow set.
+# the golden model; fp32 (six products per GEMM) about 15 s. Both are in `make test`: the
+# issue's FP32 bound (1e-5) covers ResNet-18's forward pass too.
 tessera_compile_case(resnet18 forward bf16 ${TRAIN_ARCH} 2e-2)
 tessera_compile_case(resnet18 forward fp32 ${TRAIN_ARCH} 1e-5)
-set_tests_properties(cli.compile-resnet18-forward-fp32 cli.run-resnet18-forward-fp32
-  cli.compare-resnet18-forward-fp32 PROPERTIES LABELS "cli;slow")
 
 # The cycle backend prints the per-op cycle table.
 tessera_cli_test(run-cycle-table EXIT 0
