@@ -8,8 +8,10 @@
 #include "compiler/Compiler.h"
 
 #include "arch/ArchSpec.h"
+#include "compiler/Fusion.h"
 #include "compiler/Lowering.h"
 #include "compiler/MemoryPlan.h"
+#include "compiler/LossScale.h"
 #include "compiler/Sparse.h"
 #include "workload/Training.h"
 
@@ -186,6 +188,25 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
         place(t);
   if (L.sparse) // selectors, metadata, masks of the pruned weights
     placeSparseConstants(sparse, opts.train, top, sparseTensors);
+  // Loss scaling (LossScale.h): the seed of the loss gradient holds S; 1/S and the
+  // {AMAX, FLAGS} status word are two more persistent words.
+  const LossScaleMode lsMode = resolveLossScale(opts.lossScale, policyName(opts.policy), opts.train);
+  uint32_t lsSeed = UINT32_MAX, lsInverse = 0, lsStatus = 0;
+  if (lsMode != LossScaleMode::Off) {
+    for (uint32_t t = 0; t < nt && lsSeed == UINT32_MAX; ++t)
+      if (root[t] == t && role[t] == DramRole::Constant &&
+          g.tensor(TensorId{t}).name.ends_with(".grad-seed") &&
+          g.tensor(TensorId{t}).elements() == 1)
+        lsSeed = t;
+    if (lsSeed == UINT32_MAX)
+      return Diagnostic::error("unsupported-loss-scale",
+                               "loss scaling needs the loss gradient's seed; graph '" + g.name() +
+                                   "' has none");
+    lsInverse = uint32_t(top);
+    top = alignUp(top + 4, kAlign);
+    lsStatus = uint32_t(top);
+    top = alignUp(top + 8, kAlign);
+  }
   image.assign(top, 0);
   for (uint32_t t = 0; t < nt; ++t) {
     if (root[t] != t || (role[t] != DramRole::Parameter && role[t] != DramRole::Constant))
@@ -211,10 +232,28 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
   }
   if (L.sparse)
     writeSparseImage(sparse, opts.train, L.addr, image);
+  if (lsMode != LossScaleMode::Off) { // the runtime rewrites both before every step
+    const float s = float(opts.lossScale.init), inv = float(1.0 / opts.lossScale.init);
+    std::memcpy(image.data() + L.addr[lsSeed], &s, 4);
+    std::memcpy(image.data() + lsInverse, &inv, 4);
+  }
   for (DramRole r : {DramRole::Input, DramRole::Output, DramRole::Loss, DramRole::Gradient})
     for (uint32_t t = 0; t < nt; ++t)
       if (root[t] == t && role[t] == r)
         place(t);
+
+  // Fused elementwise groups (Fusion.h): their intermediates get no buffer; the inputs
+  // of a group's members stay live until the group is emitted at its last op.
+  FusionPlan fusion;
+  {
+    std::vector<bool> pers(nt), viewed(nt, false);
+    for (uint32_t t = 0; t < nt; ++t) {
+      pers[t] = persistent(role[t]) || persistent(role[root[t]]);
+      if (root[t] != t)
+        viewed[t] = viewed[root[t]] = true;
+    }
+    fusion = planFusion(L, pers, viewed);
+  }
 
   // Planned region: activations (by liveness of the root over all its views) and the
   // lowerings' temporaries (live during their op).
@@ -233,8 +272,12 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
     for (TensorId t : g.op(workload::OpId{i}).outputs)
       touch(t.v, i);
   }
+  for (const std::vector<uint32_t> &grp : fusion.groups)
+    for (uint32_t m : grp)
+      for (TensorId t : g.op(workload::OpId{m}).inputs)
+        touch(t.v, grp.back());
   for (uint32_t t = 0; t < nt; ++t) {
-    if (root[t] != t || persistent(role[t]))
+    if (root[t] != t || persistent(role[t]) || fusion.fusedAway[t])
       continue;
     PlanBuffer b;
     b.bytes = uint64_t(g.tensor(TensorId{t}).elements()) * 4;
@@ -277,18 +320,37 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
 
   // Lower.
   Program p;
+  if (lsMode != LossScaleMode::Off)
+    emitClearStatus(L.em);
   for (uint32_t i = 0; i < nops; ++i) {
     const Op &op = g.op(workload::OpId{i});
     p.ops.push_back({op.name, std::string(workload::opName(op.kind)),
-                     std::string(workload::phaseName(op.phase)), op.loc.str()});
+                     std::string(workload::phaseName(op.phase)), op.loc.str(), ""});
+    if (const uint32_t grp = fusion.groupOf[i]; grp != FusionPlan::kNone) {
+      const std::vector<uint32_t> &ms = fusion.groups[grp];
+      std::string names;
+      for (uint32_t m : ms)
+        names += (names.empty() ? "" : ", ") + g.op(workload::OpId{m}).name;
+      p.ops.back().fused = fusedLabel(g, ms) + ": " + names;
+      if (i == ms.back())
+        TRY(lowerFusedGroup(L, fusion, grp));
+      continue;
+    }
     const Lowering *l = findLowering(op);
     if (!l->lower)
       continue;
     L.em.setOp(i);
+    if (lsMode != LossScaleMode::Off && op.kind == OpKind::AdamWUpdate && op.inputs.size() == 5)
+      emitUnscale(L.em, L.at(op.inputs[1]), uint64_t(L.numel(op.inputs[1])), lsInverse,
+                  L.accWords());
     TRY(l->lower(L, op, i));
     if (L.sparse && op.kind == OpKind::AdamWUpdate) // pruned weights stay exactly 0
       if (const SparseWeight *w = sparse.forParam(op.inputs[0].v))
         TRY(emitReapplyMask(L, op, *w));
+  }
+  if (lsMode != LossScaleMode::Off) {
+    L.em.setOp(Program::kNoOp);
+    emitStoreStatus(L.em, lsStatus);
   }
   L.em.finish();
 
@@ -305,6 +367,8 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
   p.dramBytes = uint32_t(dramBytes);
   p.image = std::move(image);
   for (uint32_t t = 0; t < nt; ++t) {
+    if (fusion.fusedAway[t]) // never in DRAM
+      continue;
     const workload::Tensor &tt = g.tensor(TensorId{t});
     DramTensor d;
     d.name = tt.name;
@@ -320,6 +384,15 @@ Expected<Program> compile(const Graph &forward, const Initializers &init,
   for (DramTensor &d : sparseTensors)
     p.tensors.push_back(std::move(d));
   p.sparsity = sparse.records;
+  if (lsMode != LossScaleMode::Off) {
+    p.lossScale = opts.lossScale;
+    p.lossScale.mode = lsMode;
+    p.lossScaleSeed = g.tensor(TensorId{lsSeed}).name;
+    p.tensors.push_back({std::string(kLossScaleInverse), {1}, DramRole::Constant, lsInverse, 4,
+                         "", ""});
+    p.tensors.push_back({std::string(kLossScaleStatus), {2}, DramRole::Constant, lsStatus, 8,
+                         "", ""});
+  }
   for (size_t k = 0; k < tempBuf.size(); ++k) {
     auto [op, req] = tempBuf[k];
     DramTensor d;

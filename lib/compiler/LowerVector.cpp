@@ -8,6 +8,7 @@
 // rsqrt(x)^2).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Fusion.h"
 #include "compiler/Lowering.h"
 
 #include <algorithm>
@@ -151,7 +152,8 @@ void segBinary(Lowerer &L, Opcode opc, uint32_t d, uint32_t a, uint32_t b, uint3
   L.em.vbin(opc, d, a, b, n, uint32_t(std::min<uint64_t>(seg, n)));
 }
 
-Status lowerBinary(Lowerer &L, const Op &op, uint32_t) {
+/// The stream of Add / Sub / Mul (Fusion.h: ElementwiseStream).
+static Status describeBinary(Lowerer &L, const Op &op, ElementwiseStream &s) {
   TensorId out = op.outputs[0];
   Operand a, b;
   if (op.inputs.size() != 2 || !classify(L, op.inputs[0], out, a) ||
@@ -163,55 +165,79 @@ Status lowerBinary(Lowerer &L, const Op &op, uint32_t) {
                : op.kind == OpKind::Sub ? Opcode::VSub
                                         : Opcode::VMul;
   bool negate = false;
+  TensorId sa = op.inputs[0], sb = op.inputs[1];
   auto bcast = [](const Operand &o) {
     return o.kind == Operand::SegRepeat || o.kind == Operand::Scalar;
   };
   if (bcast(a)) { // only b may be segment-broadcast in the ISA
     std::swap(a, b);
+    std::swap(sa, sb);
     negate = opc == Opcode::VSub; // a - b = -(b - a), exact
   }
   if (bcast(a))
     return L.unsupported(op, "both operands broadcast");
-  uint64_t count = uint64_t(L.numel(out));
-  return streamElementwise(L, op, {a, b}, L.at(out), count, 0,
-                           [&](const std::vector<uint32_t> &r, uint32_t n, uint32_t) {
-                             if (b.kind == Operand::SegRepeat)
-                               segBinary(L, opc, r[0], r[0], r[1], n, b.width);
-                             else if (b.kind == Operand::Scalar)
-                               L.em.vbin(opc, r[0], r[0], r[1], n, n);
-                             else
-                               L.em.vbin(opc, r[0], r[0], r[1], n);
-                             if (negate)
-                               L.em.vscalar(Opcode::VMulS, r[0], r[0], -1.0f, n);
-                           });
+  s.ins = {a, b};
+  s.src = {sa, sb};
+  s.extra = 0;
+  const Operand::Kind bk = b.kind;
+  const uint64_t bw = b.width;
+  s.body = [&L, opc, negate, bk, bw](const std::vector<uint32_t> &r, uint32_t n, uint32_t) {
+    if (bk == Operand::SegRepeat)
+      segBinary(L, opc, r[0], r[0], r[1], n, bw);
+    else if (bk == Operand::Scalar)
+      L.em.vbin(opc, r[0], r[0], r[1], n, n);
+    else
+      L.em.vbin(opc, r[0], r[0], r[1], n);
+    if (negate)
+      L.em.vscalar(Opcode::VMulS, r[0], r[0], -1.0f, n);
+  };
+  return Status::success();
 }
 
 /// relu(x) = max(x, +0).
-Status lowerRelu(Lowerer &L, const Op &op, uint32_t) {
+static Status describeRelu(Lowerer &L, const Op &op, ElementwiseStream &s) {
   TensorId x = op.inputs[0], y = op.outputs[0];
   Operand a;
   classify(L, x, y, a);
-  return streamElementwise(L, op, {a}, L.at(y), uint64_t(L.numel(y)), 1,
-                           [&](const std::vector<uint32_t> &r, uint32_t n, uint32_t scratch) {
-                             L.em.vfill(scratch, 0.0f, 1);
-                             L.em.vbin(Opcode::VMax, r[0], r[0], scratch, n, n);
-                           });
+  s.ins = {a};
+  s.src = {x};
+  s.extra = 1;
+  s.body = [&L](const std::vector<uint32_t> &r, uint32_t n, uint32_t scratch) {
+    L.em.vfill(scratch, 0.0f, 1);
+    L.em.vbin(Opcode::VMax, r[0], r[0], scratch, n, n);
+  };
+  return Status::success();
 }
 
-Status lowerNeg(Lowerer &L, const Op &op, uint32_t) {
+static Status describeNeg(Lowerer &L, const Op &op, ElementwiseStream &s) {
   TensorId x = op.inputs[0], y = op.outputs[0];
   Operand a;
   classify(L, x, y, a);
-  return streamElementwise(L, op, {a}, L.at(y), uint64_t(L.numel(y)), 0,
-                           [&](const std::vector<uint32_t> &r, uint32_t n, uint32_t) {
-                             L.em.vscalar(Opcode::VMulS, r[0], r[0], -1.0f, n);
-                           });
+  s.ins = {a};
+  s.src = {x};
+  s.extra = 0;
+  s.body = [&L](const std::vector<uint32_t> &r, uint32_t n, uint32_t) {
+    L.em.vscalar(Opcode::VMulS, r[0], r[0], -1.0f, n);
+  };
+  return Status::success();
 }
+
+/// One elementwise op lowered on its own: its stream, stored to its output.
+static Status lowerStream(Lowerer &L, const Op &op) {
+  ElementwiseStream s;
+  TRY(describeElementwise(L, op, s));
+  TensorId y = op.outputs[0];
+  return streamElementwise(L, op, s.ins, L.at(y), uint64_t(L.numel(y)), s.extra, s.body);
+}
+
+Status lowerBinary(Lowerer &L, const Op &op, uint32_t) { return lowerStream(L, op); }
+Status lowerRelu(Lowerer &L, const Op &op, uint32_t) { return lowerStream(L, op); }
+Status lowerNeg(Lowerer &L, const Op &op, uint32_t) { return lowerStream(L, op); }
 
 /// ActivationGrad of Relu, from the forward output y: dx = dy * [y > 0], the mask built
 /// exactly as -max(-(y * 2^127 * 2^127), -1) (y > 0 is at least the smallest normal, so
 /// the product overflows to +Inf; y = 0 stays 0).
-Status lowerActivationGrad(Lowerer &L, const Op &op, uint32_t) {
+static Status describeActivationGrad(Lowerer &L, const Op &op, ElementwiseStream &s) {
   if (op.attrs.of != OpKind::Relu)
     return L.unsupported(op, "no lowering for the derivative of " +
                                  std::string(workload::opName(op.attrs.of)));
@@ -222,16 +248,21 @@ Status lowerActivationGrad(Lowerer &L, const Op &op, uint32_t) {
   if (a.kind != Operand::Full || b.kind != Operand::Full)
     return L.unsupported(op, "broadcast operands");
   const float big = std::ldexp(1.0f, 127);
-  return streamElementwise(L, op, {a, b}, L.at(dx), uint64_t(L.numel(dx)), 1,
-                           [&](const std::vector<uint32_t> &r, uint32_t n, uint32_t scratch) {
-                             L.em.vscalar(Opcode::VMulS, r[1], r[1], big, n);
-                             L.em.vscalar(Opcode::VMulS, r[1], r[1], -big, n);
-                             L.em.vfill(scratch, -1.0f, 1);
-                             L.em.vbin(Opcode::VMax, r[1], r[1], scratch, n, n);
-                             L.em.vscalar(Opcode::VMulS, r[1], r[1], -1.0f, n);
-                             L.em.vbin(Opcode::VMul, r[0], r[0], r[1], n);
-                           });
+  s.ins = {a, b};
+  s.src = {dy, y};
+  s.extra = 1;
+  s.body = [&L, big](const std::vector<uint32_t> &r, uint32_t n, uint32_t scratch) {
+    L.em.vscalar(Opcode::VMulS, r[1], r[1], big, n);
+    L.em.vscalar(Opcode::VMulS, r[1], r[1], -big, n);
+    L.em.vfill(scratch, -1.0f, 1);
+    L.em.vbin(Opcode::VMax, r[1], r[1], scratch, n, n);
+    L.em.vscalar(Opcode::VMulS, r[1], r[1], -1.0f, n);
+    L.em.vbin(Opcode::VMul, r[0], r[0], r[1], n);
+  };
+  return Status::success();
 }
+
+Status lowerActivationGrad(Lowerer &L, const Op &op, uint32_t) { return lowerStream(L, op); }
 
 //===----------------------------------------------------------------------===//
 // Losses
@@ -268,8 +299,11 @@ Status lowerMseLoss(Lowerer &L, const Op &op, uint32_t) {
   return Status::success();
 }
 
-/// LossGrad of MseLoss(mean): dx = (x - t) * float(2/N) * dLoss (PyTorch's
-/// mse_loss_backward order).
+/// LossGrad of MseLoss(mean): dx = (x - t) * dLoss * float(2/N). PyTorch's
+/// mse_loss_backward multiplies by 2/N first; the result is the same bits whenever dLoss
+/// is 1 (the seed without loss scaling) or a power of two S that keeps (x - t) * S
+/// finite and normal (LossScale.h), and applying S first keeps (x - t) * 2/N from
+/// underflowing before the scale lifts it.
 Status lowerLossGrad(Lowerer &L, const Op &op, uint32_t) {
   if (op.attrs.of != OpKind::MseLoss || op.inputs.size() != 3)
     return L.unsupported(op, "no lowering for the gradient of " +
@@ -284,8 +318,8 @@ Status lowerLossGrad(Lowerer &L, const Op &op, uint32_t) {
   return streamElementwise(L, op, {a, b, s}, L.at(dx), uint64_t(L.numel(dx)), 0,
                            [&](const std::vector<uint32_t> &r, uint32_t n, uint32_t) {
                              L.em.vbin(Opcode::VSub, r[0], r[0], r[1], n);
-                             L.em.vscalar(Opcode::VMulS, r[0], r[0], norm, n);
                              L.em.vbin(Opcode::VMul, r[0], r[0], r[2], n, n);
+                             L.em.vscalar(Opcode::VMulS, r[0], r[0], norm, n);
                            });
 }
 
@@ -444,7 +478,7 @@ Status lowerSlice(Lowerer &L, const Op &op, uint32_t) {
 /// Div by a constant: x * float(1 / c) (the reciprocal correctly rounded on the host;
 /// 1.5 ulp instead of the 0.5 of a division). A computed divisor has no lowering (the
 /// vector unit has no divide).
-Status lowerDiv(Lowerer &L, const Op &op, uint32_t) {
+static Status describeDiv(Lowerer &L, const Op &op, ElementwiseStream &s) {
   TensorId a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
   const std::vector<float> *v = L.init.find(b);
   if (!v || v->size() != 1 || L.numel(a) != L.numel(y))
@@ -452,10 +486,36 @@ Status lowerDiv(Lowerer &L, const Op &op, uint32_t) {
   const float r = float(1.0 / double((*v)[0]));
   Operand x;
   classify(L, a, y, x);
-  return streamElementwise(L, op, {x}, L.at(y), uint64_t(L.numel(y)), 0,
-                           [&](const std::vector<uint32_t> &reg, uint32_t n, uint32_t) {
-                             L.em.vscalar(Opcode::VMulS, reg[0], reg[0], r, n);
-                           });
+  s.ins = {x};
+  s.src = {a};
+  s.extra = 0;
+  s.body = [&L, r](const std::vector<uint32_t> &reg, uint32_t n, uint32_t) {
+    L.em.vscalar(Opcode::VMulS, reg[0], reg[0], r, n);
+  };
+  return Status::success();
+}
+
+Status lowerDiv(Lowerer &L, const Op &op, uint32_t) { return lowerStream(L, op); }
+
+Status describeElementwise(Lowerer &L, const Op &op, ElementwiseStream &s) {
+  if (op.outputs.size() != 1 || op.inputs.empty())
+    return L.unsupported(op, "an elementwise op has one output");
+  switch (op.kind) {
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+    return describeBinary(L, op, s);
+  case OpKind::Relu:
+    return describeRelu(L, op, s);
+  case OpKind::Neg:
+    return describeNeg(L, op, s);
+  case OpKind::Div:
+    return describeDiv(L, op, s);
+  case OpKind::ActivationGrad:
+    return describeActivationGrad(L, op, s);
+  default:
+    return L.unsupported(op, "not a per-element stream");
+  }
 }
 
 //===----------------------------------------------------------------------===//

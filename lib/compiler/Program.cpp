@@ -111,7 +111,8 @@ std::string programListing(const Program &p) {
       } else {
         const OpRecord &r = p.ops[op];
         os << "\n# op " << op << " '" << r.name << "' (" << r.kind << ", " << r.phase << ")"
-           << (r.loc.empty() ? "" : " at " + r.loc) << "\n";
+           << (r.loc.empty() ? "" : " at " + r.loc)
+           << (r.fused.empty() ? "" : " [fused " + r.fused + "]") << "\n";
       }
     }
     char idx[32];
@@ -162,8 +163,12 @@ Status writeProgram(const Program &p, const std::string &dir) {
   }
   j["tensors"] = std::move(tensors);
   nlohmann::ordered_json ops = nlohmann::ordered_json::array();
-  for (const OpRecord &r : p.ops)
-    ops.push_back({{"name", r.name}, {"kind", r.kind}, {"phase", r.phase}, {"loc", r.loc}});
+  for (const OpRecord &r : p.ops) {
+    nlohmann::ordered_json o = {{"name", r.name}, {"kind", r.kind}, {"phase", r.phase}, {"loc", r.loc}};
+    if (!r.fused.empty()) // the fused group this op ends (docs/compiler.md, "Fusion")
+      o["fused"] = r.fused;
+    ops.push_back(std::move(o));
+  }
   j["ops"] = std::move(ops);
   // Run-length form of the per-instruction op index: [op, count] pairs (-1: no op).
   nlohmann::ordered_json runs = nlohmann::ordered_json::array();
@@ -178,6 +183,13 @@ Status writeProgram(const Program &p, const std::string &dir) {
   j["op_of"] = std::move(runs);
   j["step_patch_beta1"] = p.stepPatchBeta1;
   j["step_patch_beta2"] = p.stepPatchBeta2;
+  if (p.lossScale.mode != LossScaleMode::Off)
+    j["loss_scale"] = {{"mode", lossScaleModeName(p.lossScale.mode)},
+                       {"init", p.lossScale.init},
+                       {"growth", p.lossScale.growth},
+                       {"backoff", p.lossScale.backoff},
+                       {"interval", p.lossScale.interval},
+                       {"seed", p.lossScaleSeed}};
   if (!p.sparsity.empty()) {
     nlohmann::ordered_json sp = nlohmann::ordered_json::array();
     for (const SparseRecord &s : p.sparsity) {
@@ -301,6 +313,9 @@ Expected<Program> readProgram(const std::string &dir) {
     TRY_ASSIGN(o.kind, r.get<std::string>(e, "kind", where));
     TRY_ASSIGN(o.phase, r.get<std::string>(e, "phase", where));
     TRY_ASSIGN(o.loc, r.get<std::string>(e, "loc", where));
+    if (e.contains("fused")) {
+      TRY_ASSIGN(o.fused, r.get<std::string>(e, "fused", where));
+    }
     p.ops.push_back(std::move(o));
   }
   using Runs = std::vector<std::pair<int64_t, uint64_t>>;
@@ -317,6 +332,20 @@ Expected<Program> readProgram(const std::string &dir) {
                  std::to_string(instructions) + " instructions");
   TRY_ASSIGN(p.stepPatchBeta1, r.get<std::vector<uint32_t>>(j, "step_patch_beta1", ""));
   TRY_ASSIGN(p.stepPatchBeta2, r.get<std::vector<uint32_t>>(j, "step_patch_beta2", ""));
+  if (j.contains("loss_scale")) {
+    const nlohmann::json &ls = j["loss_scale"];
+    const std::string where = " in 'loss_scale'";
+    TRY_ASSIGN(std::string mode, r.get<std::string>(ls, "mode", where));
+    if (!lossScaleModeFromName(mode, p.lossScale.mode) || p.lossScale.mode == LossScaleMode::Auto)
+      return r.bad("unknown loss-scale mode '" + mode + "'");
+    TRY_ASSIGN(p.lossScale.init, r.get<double>(ls, "init", where));
+    TRY_ASSIGN(p.lossScale.growth, r.get<double>(ls, "growth", where));
+    TRY_ASSIGN(p.lossScale.backoff, r.get<double>(ls, "backoff", where));
+    TRY_ASSIGN(p.lossScale.interval, r.get<uint32_t>(ls, "interval", where));
+    TRY_ASSIGN(p.lossScaleSeed, r.get<std::string>(ls, "seed", where));
+    if (!(p.lossScale.init > 0) || !(p.lossScale.growth > 0) || !(p.lossScale.backoff > 0))
+      return r.bad("loss_scale init / growth / backoff must be positive");
+  }
   if (j.contains("sparsity")) {
     if (!j["sparsity"].is_array())
       return r.bad("key 'sparsity' is not an array");

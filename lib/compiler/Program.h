@@ -19,6 +19,7 @@
 #pragma once
 
 #include "accel/Isa.h"
+#include "compiler/LossScale.h"
 #include "support/Expected.h"
 
 #include <cstdint>
@@ -59,6 +60,11 @@ struct CompileOptions {
   /// docs/compiler.md "Overlap"); false: every block serialised (the original emitter).
   /// Results are bit-identical either way; only cycles change.
   bool overlap = true;
+  /// Fuse chains of elementwise ops into one stream through ACC (docs/compiler.md
+  /// "Fusion"); false: every op lowered on its own. Results are bit-identical either way.
+  bool fuse = true;
+  /// Loss scaling of training programs (LossScale.h; docs/compiler.md "Loss scaling").
+  LossScaleOptions lossScale;
 };
 
 /// What a DRAM tensor is to the user of a program.
@@ -96,6 +102,9 @@ struct OpRecord {
   std::string kind;  ///< workload op name ("matmul", "adamw-update", ...)
   std::string phase; ///< "forward", "backward-data", ...
   std::string loc;   ///< ONNX file and node / zoo location ("" when unknown)
+  /// Member of a fused elementwise group: "add+relu: op-a, op-b" (the group's kinds and
+  /// op names; lowered as one stream where its last op is), "" otherwise.
+  std::string fused;
 };
 
 /// N:M pruning of one weight under policy mxfp8-sparse (docs/compiler.md, "mxfp8-sparse").
@@ -129,6 +138,10 @@ struct Program {
   /// Instruction indices of the `fli` setting F[fs+7] = 1/(1-beta1^t) and
   /// F[fs+8] = 1/(1-beta2^t) (training programs; the runtime patches them per step).
   std::vector<uint32_t> stepPatchBeta1, stepPatchBeta2;
+  /// Loss scaling (LossScale.h): `lossScale.mode` is resolved (Off, Dynamic or Fixed);
+  /// when on, `lossScaleSeed` names the loss gradient's seed (the DRAM word holding S).
+  LossScaleOptions lossScale{LossScaleMode::Off};
+  std::string lossScaleSeed;
   /// Policy mxfp8-sparse: per weight of a GEMM / conv, pruned or dense and why.
   std::vector<SparseRecord> sparsity;
 

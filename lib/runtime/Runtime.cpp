@@ -40,6 +40,20 @@ Expected<Runtime> Runtime::create(compiler::Program program) {
   rt.dram_.assign(program.dramBytes, 0);
   std::memcpy(rt.dram_.data(), program.image.data(), program.image.size());
   rt.prog_ = std::move(program);
+  if (rt.lossScaling()) {
+    const compiler::Program &p = rt.prog_;
+    const DramTensor *seed = p.find(p.lossScaleSeed);
+    const DramTensor *inv = p.find(std::string(compiler::kLossScaleInverse));
+    const DramTensor *status = p.find(std::string(compiler::kLossScaleStatus));
+    if (!p.train || !seed || !inv || !status || seed->bytes != 4 || inv->bytes != 4 ||
+        status->bytes != 8 || status->address + 8 > p.image.size())
+      return Diagnostic::error("bad-program", "program '" + p.model +
+                                                  "' scales the loss but lacks its seed '" +
+                                                  p.lossScaleSeed + "', " +
+                                                  std::string(compiler::kLossScaleInverse) +
+                                                  " or " + std::string(compiler::kLossScaleStatus));
+    rt.ls_.scale = p.lossScale.init;
+  }
   return rt;
 }
 
@@ -108,6 +122,13 @@ Expected<RunResult> Runtime::run(Backend backend) {
     r.step = steps_ + 1;
     compiler::patchAdamWStep(prog_, r.step);
   }
+  if (lossScaling()) { // S into the loss gradient's seed, 1/S for the unscale
+    const float s = float(ls_.scale), inv = float(1.0 / ls_.scale);
+    r.lossScale = ls_.scale;
+    std::memcpy(dram_.data() + prog_.find(prog_.lossScaleSeed)->address, &s, 4);
+    std::memcpy(dram_.data() + prog_.find(std::string(compiler::kLossScaleInverse))->address,
+                &inv, 4);
+  }
   std::vector<uint8_t> dram = dram_; // a fault leaves the device state as it was
   std::vector<OpTime> per(prog_.ops.size());
   auto attribute = [&](uint32_t index, uint64_t start, uint64_t end) {
@@ -142,8 +163,24 @@ Expected<RunResult> Runtime::run(Backend backend) {
     for (const accel::TraceEntry &e : g.trace)
       attribute(e.index, e.start, e.end);
   }
+  if (lossScaling()) {
+    // FLAGS.OVF: an Inf / NaN reached a store. Skip the step: the persistent region
+    // (parameters, optimizer state, constants) goes back to its contents before the
+    // step; the loss, gradients and the status word stay readable.
+    const uint32_t status = prog_.find(std::string(compiler::kLossScaleStatus))->address;
+    uint32_t flags = 0;
+    std::memcpy(&flags, dram.data() + status + 4, 4);
+    r.skipped = (flags & compiler::kFlagOverflow) != 0;
+    if (r.skipped) {
+      uint8_t word[8];
+      std::memcpy(word, dram.data() + status, 8);
+      std::memcpy(dram.data(), dram_.data(), prog_.image.size());
+      std::memcpy(dram.data() + status, word, 8);
+    }
+    compiler::updateLossScale(prog_.lossScale, prog_.lossScale.mode, ls_, r.skipped);
+  }
   dram_ = std::move(dram);
-  if (prog_.train)
+  if (prog_.train && !r.skipped)
     steps_ = r.step;
   if (backend != Backend::Golden) {
     for (uint32_t i = 0; i < per.size(); ++i) {

@@ -51,6 +51,11 @@ struct RunResult {
   uint64_t cycles = 0;
   uint64_t instructions = 0; ///< dynamic instructions (Rtl: the queue instructions traced)
   std::vector<OpTime> ops;   ///< Cycle and Rtl backends: ops with instructions, in order
+  /// Loss scaling (training programs with it on; compiler/LossScale.h): the scale S this
+  /// step ran with, and whether it overflowed and was skipped (parameters and optimizer
+  /// state restored, step count not advanced).
+  double lossScale = 0;
+  bool skipped = false;
 };
 
 class Runtime {
@@ -75,6 +80,13 @@ public:
   Expected<RunResult> run(Backend backend);
 
   uint64_t stepsDone() const { return steps_; }
+  /// Loss scaling: whether the program scales, the scale the next step runs with (1 when
+  /// off), steps skipped on overflow so far.
+  bool lossScaling() const { return prog_.lossScale.mode != compiler::LossScaleMode::Off; }
+  double lossScale() const { return lossScaling() ? ls_.scale : 1.0; }
+  uint64_t skippedSteps() const { return ls_.skippedSteps; }
+  /// Sets the scale of the next step (tests; e.g. a huge S to force an overflow).
+  void setLossScale(double s) { ls_.scale = s; }
   const std::vector<uint8_t> &dram() const { return dram_; }
 
 private:
@@ -83,6 +95,7 @@ private:
   accel::TileConfig cfg_;
   std::vector<uint8_t> dram_;
   uint64_t steps_ = 0;
+  compiler::LossScaleState ls_;
   std::unique_ptr<TileSim> tile_; ///< built on the first Rtl run
 };
 

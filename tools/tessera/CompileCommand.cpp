@@ -27,6 +27,8 @@ struct CompileFlags {
   std::string output;
   bool train = false;
   bool noOverlap = false;
+  bool noFuse = false;
+  std::string lossScale = "auto";
   int64_t batch = 0;
   double lr = 1e-3, weightDecay = 0.01;
 };
@@ -37,7 +39,12 @@ int runCompile(const CompileFlags &f) {
     return fail(Diagnostic::error("bad-value", "unknown policy '" + f.policy +
                                                    "' (fp32, bf16, mxfp8, mxfp8-sparse)"));
   opts.train = f.train;
+  if (!compiler::parseLossScale(f.lossScale, opts.lossScale))
+    return fail(Diagnostic::error("bad-value", "--loss-scale '" + f.lossScale +
+                                                   "': expected dynamic, off, auto or a "
+                                                   "positive number"));
   opts.overlap = !f.noOverlap;
+  opts.fuse = !f.noFuse;
   opts.archPath = f.arch;
   opts.adamw.lr = f.lr;
   opts.adamw.weightDecay = f.weightDecay;
@@ -85,6 +92,12 @@ void addCompileCommand(CLI::App &app, int &rc) {
       ->capture_default_str();
   cmd->add_flag("--no-overlap", f->noOverlap,
                  "serialise every block (no double buffering across the queues; same results)");
+  cmd->add_flag("--no-fuse", f->noFuse,
+                 "lower every elementwise op on its own (no fused chains; same results)");
+  cmd->add_option("--loss-scale", f->lossScale,
+                  "loss scaling of training programs: dynamic | off | N (fixed scale) | auto "
+                  "(dynamic for bf16 / mxfp8 / mxfp8-sparse, off for fp32)")
+      ->capture_default_str();
   cmd->add_option("--batch", f->batch, "batch size for dynamic / leading dims");
   cmd->add_option("--lr", f->lr, "AdamW learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", f->weightDecay, "AdamW weight decay")->capture_default_str();

@@ -145,10 +145,19 @@ int runRun(const RunFlags &f) {
       for (const std::string &n : rt->tensorsOf(DramRole::Loss)) {
         auto l = rt->read(n);
         losses.push_back(l.ok() && !l->empty() ? double((*l)[0]) : 0.0);
-        if (steps <= 20 || s + 1 == steps || s % (steps / 10) == 0)
-          std::cout << fmt::format("step {}: loss {:.9g}\n", last.step, losses.back());
+        if (steps <= 20 || s + 1 == steps || s % (steps / 10) == 0 || last.skipped) {
+          std::string scale;
+          if (rt->lossScaling())
+            scale = fmt::format(" (loss scale {:g}{})", last.lossScale,
+                                last.skipped ? ", overflow: step skipped" : "");
+          std::cout << fmt::format("step {}: loss {:.9g}{}\n", last.step, losses.back(), scale);
+        }
       }
   }
+  if (p.train && rt->lossScaling())
+    std::cout << fmt::format("loss scale {:g} ({}), {} of {} steps skipped on overflow\n",
+                             rt->lossScale(), compiler::lossScaleModeName(p.lossScale.mode),
+                             rt->skippedSteps(), steps);
   std::cout << fmt::format("ran '{}' on {}: {} cycles, {} instructions\n", p.model,
                            runtime::backendName(backend), last.cycles, last.instructions);
   if (!last.ops.empty()) {
