@@ -460,6 +460,16 @@ std::vector<TempRequest> convTemps(const Lowerer &L, const Op &op) {
   return t;
 }
 
+/// What every convolution lowering needs: 4-D input and weight, groups 1, dilation 1,
+/// and a tensor-unit format for the policy.
+Status checkConv(const Lowerer &L, const Op &op, const workload::Shape &xs,
+                 const workload::Shape &ws) {
+  if (xs.size() != 4 || ws.size() != 4 || op.attrs.groups != 1 || op.attrs.dilationH != 1 ||
+      op.attrs.dilationW != 1)
+    return L.unsupported(op, "only 2-D convolutions with groups = 1 and dilation 1 are lowered");
+  return checkGemmFormat(L, op);
+}
+
 /// Conv2d (groups 1, dilation 1) as a GEMM per image: out[n] [O][OH*OW] =
 /// W [O][C*KH*KW] x col [C*KH*KW][OH*OW], the im2col matrix built by DMA in ACC (zeros
 /// where the window hangs over the padding) and stored to DRAM scratch.
@@ -467,10 +477,7 @@ void emitIm2col(Lowerer &L, const Window &w, uint32_t x, int64_t n, uint32_t col
 
 Status lowerConv(Lowerer &L, const Op &op, uint32_t idx) {
   const auto &xs = L.shape(op.inputs[0]), &ws = L.shape(op.inputs[1]);
-  if (xs.size() != 4 || ws.size() != 4 || op.attrs.groups != 1 || op.attrs.dilationH != 1 ||
-      op.attrs.dilationW != 1)
-    return L.unsupported(op, "only 2-D convolutions with groups = 1 and dilation 1 are lowered");
-  TRY(checkGemmFormat(L, op));
+  TRY(checkConv(L, op, xs, ws));
   Window w = window(L, op, ws[2], ws[3]);
   const uint64_t o = uint64_t(ws[0]), kk = uint64_t(ws[2] * ws[3]), ckk = uint64_t(w.c) * kk,
                  p = uint64_t(w.oh * w.ow);
@@ -581,10 +588,7 @@ std::vector<TempRequest> convDgradTemps(const Lowerer &L, const Op &op) {
 /// col[n]^T, the images accumulated in C (GemmOperands::accumulate).
 Status lowerConvWgrad(Lowerer &L, const Op &op, uint32_t idx) {
   const auto &xs = L.shape(op.inputs[0]), &ys = L.shape(op.inputs[1]), &ws = L.shape(op.outputs[0]);
-  if (xs.size() != 4 || ws.size() != 4 || op.attrs.groups != 1 || op.attrs.dilationH != 1 ||
-      op.attrs.dilationW != 1)
-    return L.unsupported(op, "only 2-D convolutions with groups = 1 and dilation 1 are lowered");
-  TRY(checkGemmFormat(L, op));
+  TRY(checkConv(L, op, xs, ws));
   Window w = convWindowOf(L, op, xs, ws, ys);
   const uint64_t o = uint64_t(ws[0]), ckk = uint64_t(ws[1] * ws[2] * ws[3]),
                  p = uint64_t(w.oh * w.ow);
@@ -611,10 +615,7 @@ Status lowerConvWgrad(Lowerer &L, const Op &op, uint32_t idx) {
 /// otherwise).
 Status lowerConvDgrad(Lowerer &L, const Op &op, uint32_t idx) {
   const auto &ys = L.shape(op.inputs[0]), &ws = L.shape(op.inputs[1]), &xs = L.shape(op.outputs[0]);
-  if (xs.size() != 4 || ws.size() != 4 || op.attrs.groups != 1 || op.attrs.dilationH != 1 ||
-      op.attrs.dilationW != 1)
-    return L.unsupported(op, "only 2-D convolutions with groups = 1 and dilation 1 are lowered");
-  TRY(checkGemmFormat(L, op));
+  TRY(checkConv(L, op, xs, ws));
   Window w = convWindowOf(L, op, xs, ws, ys);
   const uint64_t o = uint64_t(ws[0]), kk = uint64_t(ws[2] * ws[3]), ckk = uint64_t(w.c) * kk,
                  p = uint64_t(w.oh * w.ow), hw = uint64_t(w.h * w.w);
